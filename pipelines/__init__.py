@@ -1,0 +1,1 @@
+"""thongke: district statistics pipelines for Hải Phòng's programme."""

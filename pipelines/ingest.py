@@ -1,0 +1,337 @@
+"""Reading a district workbook: the cover sheet and the content sheets' tables.
+
+Reading is tolerant of what real offices do (FORM.md 1.2): rows inserted above the
+header, reordered or hidden columns, a deleted code row, sheet names typed in
+another case or without the number prefix. Every value keeps the address of the
+cell it came from, as it is in the file, so every finding can name it.
+"""
+from __future__ import annotations
+
+import hashlib
+import re
+import zipfile
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from pathlib import Path
+
+from openpyxl.utils import get_column_letter
+
+from pipelines.text import ascii_fold, fold
+from schemas.catalogue import Catalogue, Indicator, Sheet
+
+COVER_NAME = "Thông tin"
+COVER_LABELS = {  # field -> label in column A
+    "district_code": "Mã đơn vị",
+    "district_name": "Tên đơn vị",
+    "period": "Kỳ báo cáo",
+    "preparer": "Người lập biểu",
+    "phone": "Điện thoại",
+    "made_on": "Ngày lập",
+    "form_version": "Phiên bản biểu mẫu",
+}
+HEADER_SCAN_ROWS = 60
+ID_COLUMNS = {"stt": ("stt", "tt", "số tt", "số thứ tự"),
+              "ma_dv": ("mã đv", "mã đơn vị", "mã", "mã số"),
+              "ten_dv": ("tên đơn vị", "tên", "đơn vị", "tên xã, phường, thị trấn")}
+TOTAL_LABELS = ("tổng cộng", "tổng", "cộng", "tổng số", "toàn huyện", "toàn quận")
+STOP_PREFIXES = ("ghi chú", "người lập", "thủ trưởng", "ghi chu")
+_TOTAL_KEYS = {fold(x) for x in TOTAL_LABELS}
+_STOP_KEYS = tuple(fold(x) for x in STOP_PREFIXES)
+
+
+class UnreadableWorkbook(Exception):
+    """The file cannot be read as a workbook (rule R18); the message is Vietnamese."""
+
+
+def address(row: int, col: int) -> str:
+    """0-based row and column -> `H12`."""
+    return f"{get_column_letter(col + 1)}{row + 1}"
+
+
+def sha256_of(path: Path) -> str:
+    with path.open("rb") as f:
+        return hashlib.file_digest(f, "sha256").hexdigest()
+
+
+# --------------------------------------------------------------------------- workbook
+
+
+@dataclass
+class Workbook:
+    path: Path
+    sheet_names: list[str]
+    _book: object = field(repr=False, default=None)
+    max_rows: int = 20_000
+    _grids: dict[str, list[list]] = field(default_factory=dict, repr=False)
+
+    def grid(self, name: str) -> list[list]:
+        """The sheet's cells from A1, row by row (calamine values; '' for empty)."""
+        if name not in self._grids:
+            try:
+                sheet = self._book.get_sheet_by_name(name)
+                height, width = sheet.height, sheet.width
+                end = getattr(sheet, "end", None)
+                if end and (end[0] + 1 > self.max_rows or end[1] + 1 > 2_000):
+                    raise UnreadableWorkbook(
+                        f"trang '{name}' quá lớn ({end[0] + 1:,} dòng × {end[1] + 1:,} cột), "
+                        f"vượt giới hạn {self.max_rows:,} dòng".replace(",", "."))
+                if height > self.max_rows or width > 2_000:
+                    raise UnreadableWorkbook(f"trang '{name}' quá lớn")
+                self._grids[name] = sheet.to_python(skip_empty_area=False)
+            except UnreadableWorkbook:
+                raise
+            except Exception as exc:  # calamine raises several error types
+                raise UnreadableWorkbook(f"không đọc được trang '{name}': {exc}") from exc
+        return self._grids[name]
+
+
+def open_workbook(path: Path, *, max_file_mb: float = 50.0, max_rows: int = 20_000) -> Workbook:
+    """Open a workbook with python-calamine, refusing what cannot or should not be read."""
+    from python_calamine import CalamineWorkbook
+
+    path = Path(path)
+    size = path.stat().st_size
+    if size == 0:
+        raise UnreadableWorkbook("tệp rỗng (0 byte)")
+    if size > max_file_mb * 1024 * 1024:
+        raise UnreadableWorkbook(f"tệp quá lớn ({size / 1048576:.1f} MB, giới hạn {max_file_mb:g} MB)")
+    with path.open("rb") as f:
+        magic = f.read(8)
+    if magic.startswith(b"PK"):
+        try:
+            with zipfile.ZipFile(path) as z:
+                unpacked = sum(i.file_size for i in z.infolist())
+        except zipfile.BadZipFile as exc:
+            raise UnreadableWorkbook("tệp nén hỏng, không phải bảng tính Excel hợp lệ") from exc
+        if unpacked > max_file_mb * 1024 * 1024 * 20:
+            raise UnreadableWorkbook("tệp giải nén ra quá lớn (nghi tệp độc hại)")
+    elif magic.startswith(b"\xd0\xcf\x11\xe0"):
+        if path.suffix.lower() != ".xls":
+            raise UnreadableWorkbook("tệp được mã hóa bằng mật khẩu hoặc là định dạng Excel cũ; "
+                                     "hãy bỏ mật khẩu và lưu lại dạng .xlsx")
+    else:
+        raise UnreadableWorkbook("không phải tệp bảng tính Excel (.xlsx, .xlsm, .xls)")
+    try:
+        book = CalamineWorkbook.from_path(str(path))
+        names = list(book.sheet_names)
+    except Exception as exc:
+        raise UnreadableWorkbook(f"không mở được bảng tính: {exc}") from exc
+    return Workbook(path=path, sheet_names=names, _book=book, max_rows=max_rows)
+
+
+# --------------------------------------------------------------------------- sheet names
+
+_NUMBER_PREFIX = re.compile(r"^\s*(?:biểu\s*)?\d+\s*[.)\-:]?\s*", re.IGNORECASE)
+
+
+def _name_keys(name: str) -> tuple[str, str]:
+    bare = _NUMBER_PREFIX.sub("", fold(name))
+    return bare, ascii_fold(bare)
+
+
+def match_sheets(names: list[str], catalogue: Catalogue) -> tuple[str | None, dict[str, str]]:
+    """Find the cover and each content sheet among the file's sheet names.
+
+    Returns (cover sheet name or None, {sheet key: sheet name in the file}).
+    """
+    keys = {n: _name_keys(n) for n in names}
+    taken: set[str] = set()
+
+    def find(display: str, bare_name: str) -> str | None:
+        want = _name_keys(bare_name)
+        for exact in (True, False):  # exact folded match first, then without diacritics
+            for n in names:
+                if n in taken:
+                    continue
+                if fold(n) == fold(display) or keys[n][0] == want[0] or (
+                        not exact and keys[n][1] == want[1]):
+                    taken.add(n)
+                    return n
+        return None
+
+    cover = find(COVER_NAME, COVER_NAME)
+    found = {}
+    for sheet in catalogue.sheets:
+        n = find(sheet.display_name, sheet.name)
+        if n is not None:
+            found[sheet.key] = n
+    return cover, found
+
+
+# --------------------------------------------------------------------------- cover
+
+
+@dataclass
+class CoverField:
+    value: object
+    cell: str
+
+
+@dataclass
+class Cover:
+    sheet: str
+    fields: dict[str, CoverField]
+
+    def get(self, key: str) -> object:
+        f = self.fields.get(key)
+        return None if f is None or f.value in ("", None) else f.value
+
+    def cell(self, key: str) -> str:
+        f = self.fields.get(key)
+        return f.cell if f else ""
+
+
+_LABEL_KEYS = {fold(v): k for k, v in COVER_LABELS.items()}
+_LABEL_KEYS.update({ascii_fold(v): k for k, v in COVER_LABELS.items()})
+
+
+def read_cover(grid: list[list], sheet_name: str) -> Cover:
+    fields: dict[str, CoverField] = {}
+    for r, row in enumerate(grid[:200]):
+        if not row:
+            continue
+        label = str(row[0]).strip().rstrip(":").strip() if row[0] not in ("", None) else ""
+        key = _LABEL_KEYS.get(fold(label)) or _LABEL_KEYS.get(ascii_fold(label))
+        if key and key not in fields:
+            fields[key] = CoverField(row[1] if len(row) > 1 else "", address(r, 1))
+    return Cover(sheet=sheet_name, fields=fields)
+
+
+def parse_made_on(value: object) -> date | None:
+    """`Ngày lập`: an Excel date, or text `dd/mm/yyyy`."""
+    if isinstance(value, datetime):
+        return value.date()
+    if isinstance(value, date):
+        return value
+    if isinstance(value, str):
+        m = re.fullmatch(r"\s*(\d{1,2})[/.\-](\d{1,2})[/.\-](\d{4})\s*", value)
+        if m:
+            try:
+                return date(int(m.group(3)), int(m.group(2)), int(m.group(1)))
+            except ValueError:
+                return None
+    return None
+
+
+# --------------------------------------------------------------------------- tables
+
+
+@dataclass
+class DataRow:
+    row: int  # 0-based row in the file
+    code: object
+    code_cell: str
+    name: object
+    name_cell: str
+    cells: dict[str, tuple[object, str]]  # indicator code -> (raw value, address)
+
+
+@dataclass
+class Table:
+    sheet: str
+    header_row: int | None
+    code_row: int | None
+    columns: dict[str, int]  # indicator code or id column -> 0-based column
+    missing: list[str]  # indicator codes with no column
+    rows: list[DataRow]
+    total: DataRow | None
+
+
+def _is_blank(v: object) -> bool:
+    return v is None or (isinstance(v, str) and not v.strip())
+
+
+def _label_keys(ind: Indicator) -> set[str]:
+    labels = [ind.label, re.sub(r"\s*\(.*\)\s*$", "", ind.label), *ind.aliases]
+    return {fold(x) for x in labels} | {ascii_fold(x) for x in labels}
+
+
+def _cell_key(v: object) -> tuple[str, str]:
+    text = str(v).strip() if not _is_blank(v) else ""
+    bare = re.sub(r"\s*\(.*\)\s*$", "", text)
+    return fold(bare), ascii_fold(bare)
+
+
+def _find_code_row(grid, sheet: Sheet) -> int | None:
+    codes = {c.lower() for c in sheet.codes}
+    for r, row in enumerate(grid[:HEADER_SCAN_ROWS]):
+        vals = {str(v).strip().lower() for v in row if isinstance(v, str)}
+        if "ma_dv" in vals and ("ten_dv" in vals or vals & codes):
+            return r
+    return None
+
+
+def _id_column(key: tuple[str, str]) -> str | None:
+    for name, labels in ID_COLUMNS.items():
+        if key[0] in {fold(x) for x in labels} or key[1] in {ascii_fold(x) for x in labels}:
+            return name
+    return None
+
+
+def _find_header_row(grid, sheet: Sheet, before: int | None) -> int | None:
+    rows = range(before - 1, max(before - 3, -1), -1) if before is not None else range(
+        min(len(grid), HEADER_SCAN_ROWS))
+    for r in rows:
+        ids = {_id_column(_cell_key(v)) for v in grid[r]}
+        if "ma_dv" in ids or "ten_dv" in ids:
+            return r
+    return None
+
+
+def read_table(grid: list[list], sheet: Sheet, sheet_name: str) -> Table:
+    code_row = _find_code_row(grid, sheet)
+    header_row = _find_header_row(grid, sheet, code_row)
+    columns: dict[str, int] = {}
+    if code_row is not None:
+        wanted = {c.lower(): c for c in [*sheet.codes, "stt", "ma_dv", "ten_dv"]}
+        for c, v in enumerate(grid[code_row]):
+            if isinstance(v, str) and v.strip().lower() in wanted:
+                columns.setdefault(wanted[v.strip().lower()], c)
+    if header_row is not None:
+        label_index = {ind.code: _label_keys(ind) for ind in sheet.indicators}
+        for c, v in enumerate(grid[header_row]):
+            key = _cell_key(v)
+            if not key[0]:
+                continue
+            id_col = _id_column(key)
+            if id_col and id_col not in columns:
+                columns[id_col] = c
+                continue
+            for code, keys in label_index.items():
+                if code not in columns and (key[0] in keys or key[1] in keys):
+                    if c not in columns.values():
+                        columns[code] = c
+                    break
+    start = max(r for r in (code_row, header_row, -1) if r is not None) + 1
+    if code_row is None and header_row is None:
+        start = len(grid)  # no table found
+    missing = [c for c in sheet.codes if c not in columns]
+    rows: list[DataRow] = []
+    total: DataRow | None = None
+    for r in range(start, len(grid)):
+        row = grid[r]
+        texts = [fold(v) for v in row if isinstance(v, str) and v.strip()]
+        if any(t.startswith(p) for t in texts for p in _STOP_KEYS):
+            break
+        rec = _data_row(row, r, columns, sheet)
+        if any(t.rstrip(": ") in _TOTAL_KEYS for t in texts):
+            total = rec
+            break
+        if _is_blank(rec.code) and _is_blank(rec.name) and all(
+                _is_blank(v) for v, _ in rec.cells.values()):
+            continue
+        rows.append(rec)
+    return Table(sheet=sheet_name, header_row=header_row, code_row=code_row, columns=columns,
+                 missing=missing, rows=rows, total=total)
+
+
+def _data_row(row: list, r: int, columns: dict[str, int], sheet: Sheet) -> DataRow:
+    def at(c: int | None) -> object:
+        return row[c] if c is not None and c < len(row) else None
+
+    code_c, name_c = columns.get("ma_dv"), columns.get("ten_dv")
+    cells = {code: (at(columns[code]), address(r, columns[code]))
+             for code in sheet.codes if code in columns}
+    return DataRow(row=r, code=at(code_c), code_cell=address(r, code_c) if code_c is not None else "",
+                   name=at(name_c), name_cell=address(r, name_c) if name_c is not None else "",
+                   cells=cells)

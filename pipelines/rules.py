@@ -1,0 +1,296 @@
+"""The rules of FORM.md section 3 that look at one workbook, as pure functions.
+
+Each function takes what the reader found and returns findings; none does I/O.
+Types, ranges and required cells (R01, R02) and the relations between
+indicators (R07-R09) are checked by the pandera models of `schemas.models`;
+this module turns their failure cases into findings.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import pandas as pd
+import pandera.pandas as pa
+
+from pipelines.findings import Finding, display_value, finding
+from pipelines.ingest import DataRow, Table
+from pipelines.text import ascii_fold, vn_flexible
+from pipelines.values import parse_cell
+from schemas.catalogue import Catalogue, Sheet
+from schemas.models import ROW, UNIT, check_rule, relations_model, sheet_model
+from schemas.periods import Period
+from schemas.units import _DISTRICT_PREFIXES, Unit, normalise_code, split_prefix
+
+TYPE_WORDS = {"int": "số nguyên không âm", "money": "số tiền (triệu đồng, tối đa 2 chữ số thập phân)",
+              "flag": "1 (đạt) hoặc 0 (chưa đạt)", "year": "năm (4 chữ số)"}
+
+
+@dataclass
+class Where:
+    """Who a finding is about: the file, its district and the sheet as named in the file."""
+
+    file: str
+    district_code: str
+    sheet: str = ""
+
+    def __call__(self, rule: str, message: str, cell: str = "", value: object = "") -> Finding:
+        return finding(rule, message, file=self.file, district_code=self.district_code,
+                       sheet=self.sheet, cell=cell, value=value)
+
+
+# --------------------------------------------------------------------------- units
+
+
+def _name_key(name: str) -> tuple[str | None, str]:
+    kind, key = split_prefix(name)
+    if kind is None:
+        _, key = split_prefix(name, _DISTRICT_PREFIXES)
+    return kind, key
+
+
+@dataclass
+class UnitIndex:
+    """The units of one district valid in the period, findable by code or by name."""
+
+    units: list[Unit]
+    by_code: dict[str, Unit] = field(init=False)
+    by_key: dict[str, list[Unit]] = field(init=False)
+    by_ascii: dict[str, list[Unit]] = field(init=False)
+
+    def __post_init__(self):
+        self.by_code = {u.code: u for u in self.units}
+        self.by_key, self.by_ascii = {}, {}
+        for u in self.units:
+            key = _name_key(u.name)[1]
+            self.by_key.setdefault(key, []).append(u)
+            self.by_ascii.setdefault(ascii_fold(key), []).append(u)
+
+    def by_name(self, name: object) -> Unit | None:
+        if not isinstance(name, str) or not name.strip():
+            return None
+        kind, key = _name_key(name)
+        hits = self.by_key.get(key) or self.by_ascii.get(ascii_fold(key), [])
+        if kind:
+            hits = [u for u in hits if u.type == kind] or hits
+        return hits[0] if len(hits) == 1 else None
+
+
+def _blank(v: object) -> bool:
+    return v is None or (isinstance(v, str) and not v.strip())
+
+
+def resolve_rows(table: Table, sheet: Sheet, index: UnitIndex, where: Where
+                 ) -> tuple[dict[int, Unit], list[Finding]]:
+    """Match each data row to a unit (R03, R19); report units missing from the sheet (R04).
+
+    Returns {0-based row: unit} for the rows that name a unit of this sheet, once.
+    """
+    out: list[Finding] = []
+    resolved: dict[int, Unit] = {}
+    seen: dict[str, DataRow] = {}
+    for rec in table.rows:
+        code = normalise_code(rec.code)
+        by_code = index.by_code.get(code) if code else None
+        by_name = index.by_name(rec.name)
+        shown = f"{display_value(rec.code)} / {display_value(rec.name)}".strip(" /")
+        unit = by_code or by_name
+        if by_code and not _blank(rec.name) and by_name is not by_code:
+            out.append(where("R19", f"Mã {code} là {by_code.name} nhưng tên ghi "
+                                    f"“{display_value(rec.name)}”; đã lấy theo mã. "
+                                    "Hãy sửa lại tên cho đúng.", rec.name_cell, rec.name))
+        elif by_name and not by_code and not _blank(rec.code):
+            out.append(where("R19", f"Mã “{display_value(rec.code)}” không phải mã của "
+                                    f"{by_name.name} (mã đúng: {by_name.code}); đã lấy theo tên. "
+                                    "Hãy sửa lại mã.", rec.code_cell, rec.code))
+        cell = rec.code_cell or rec.name_cell
+        if unit is None:
+            out.append(where("R03", "Dòng này không ghi đơn vị nào của huyện/quận trong kỳ báo cáo "
+                                    "(kiểm tra mã và tên đơn vị theo danh mục).", cell, shown))
+            continue
+        if not sheet.holds(unit.type):
+            out.append(where("R03", f"{unit.name} không thuộc biểu này "
+                                    f"(biểu chỉ gồm {_types_text(sheet)}).", cell, shown))
+            continue
+        if unit.code in seen:
+            out.append(where("R03", f"{unit.name} xuất hiện hai lần (lần đầu ở dòng "
+                                    f"{seen[unit.code].row + 1}).", cell, shown))
+            continue
+        seen[unit.code] = rec
+        resolved[rec.row] = unit
+    for unit in index.units:
+        if sheet.holds(unit.type) and unit.code not in seen:
+            out.append(where("R04", f"Thiếu dòng của {unit.name} (mã {unit.code}).", "",
+                             f"{unit.code} {unit.name}"))
+    return resolved, out
+
+
+def _types_text(sheet: Sheet) -> str:
+    return ", ".join(sorted(sheet.unit_types)) if sheet.unit_types else "mọi đơn vị"
+
+
+# --------------------------------------------------------------------------- values
+
+
+@dataclass
+class SheetValues:
+    """One sheet's rows as numbers: `frame` (index = 0-based row) and each value's address."""
+
+    frame: pd.DataFrame
+    cells: dict[tuple[int, str], str]  # (row, code) -> address
+
+
+def parse_values(table: Table, sheet: Sheet, resolved: dict[int, Unit], where: Where
+                 ) -> tuple[SheetValues, list[Finding], set[tuple[int, str]]]:
+    """Turn every data row's cells into floats; cells that are no number at all -> R01."""
+    out: list[Finding] = []
+    unreadable: set[tuple[int, str]] = set()
+    records, cells = [], {}
+    types = {i.code: i.type for i in sheet.indicators}
+    for rec in table.rows:
+        unit = resolved.get(rec.row)
+        row = {ROW: rec.row + 1, UNIT: unit.code if unit else ""}
+        for code, (raw, addr) in rec.cells.items():
+            cells[(rec.row, code)] = addr
+            parsed = parse_cell(raw, types[code])
+            if parsed.problem:
+                unreadable.add((rec.row, code))
+                out.append(where("R01", f"{parsed.problem}; cột {code} cần {TYPE_WORDS[types[code]]}.",
+                                 addr, raw))
+            row[code] = parsed.value
+        records.append(row)
+    frame = pd.DataFrame.from_records(records, columns=[ROW, UNIT, *sheet.codes],
+                                      index=[rec.row for rec in table.rows])
+    frame[sheet.codes] = frame[sheet.codes].astype("float64")
+    frame[ROW] = frame[ROW].astype("int64")
+    return SheetValues(frame, cells), out, unreadable
+
+
+def schema_findings(values: SheetValues, sheet: Sheet, where: Where,
+                    unreadable: set[tuple[int, str]], raw: dict[tuple[int, str], object]
+                    ) -> list[Finding]:
+    """R01/R02 from the sheet's pandera model (lazy: every failure, not the first)."""
+    model = sheet_model(sheet)
+    try:
+        model.validate(values.frame, lazy=True)
+        return []
+    except pa.errors.SchemaErrors as exc:
+        cases = exc.failure_cases
+    out: list[Finding] = []
+    types = {i.code: i.type for i in sheet.indicators}
+    seen: set[tuple[int, str]] = set()
+    for case in cases.itertuples(index=False):
+        code, idx = case.column, case.index
+        if code not in types or idx is None or pd.isna(idx):
+            continue
+        key = (int(idx), code)
+        if key in unreadable or key in seen:
+            continue
+        seen.add(key)
+        rule, why = check_rule(str(case.check))
+        message = (f"Cột {code} ({_label(sheet, code)}): {why}"
+                   + ("" if rule == "R02" else f"; cần {TYPE_WORDS[types[code]]}") + ".")
+        out.append(where(rule, message, values.cells.get(key, ""), raw.get(key, case.failure_case)))
+    return out
+
+
+def _label(sheet: Sheet, code: str) -> str:
+    return next(i.label for i in sheet.indicators if i.code == code)
+
+
+def year_findings(values: SheetValues, sheet: Sheet, period: Period, where: Where) -> list[Finding]:
+    """R10: a recognition year later than the period's year."""
+    out = []
+    for ind in sheet.indicators:
+        if ind.type != "year":
+            continue
+        late = values.frame[ind.code] > period.year
+        for idx, v in values.frame.loc[late, ind.code].items():
+            out.append(where("R10", f"Năm công nhận {int(v)} sau năm của kỳ báo cáo ({period.year}).",
+                             values.cells.get((idx, ind.code), ""), v))
+    return out
+
+
+def recognition_findings(values: SheetValues, sheet: Sheet, where: Where) -> list[Finding]:
+    """R11 (NTM year set, fewer than all criteria) and R12 (VM03 against VM04)."""
+    frame, out = values.frame, []
+    flags = [i.code for i in sheet.indicators if i.type == "flag"]
+    years = [i.code for i in sheet.indicators if i.type == "year"]
+    if not flags or not years:
+        return out
+    year = years[0]
+    if len(flags) > 1:  # the NTM shape: criteria flags and a recognition year
+        met = frame[flags].sum(axis=1, min_count=len(flags))
+        bad = frame[year].notna() & met.notna() & (met < len(flags))
+        for idx in frame.index[bad]:
+            out.append(where("R11", f"Xã được ghi công nhận đạt chuẩn NTM năm {int(frame.at[idx, year])} "
+                                    f"nhưng chỉ đạt {int(met[idx])}/{len(flags)} tiêu chí.",
+                             values.cells.get((idx, year), ""), frame.at[idx, year]))
+    else:  # the VM shape: one standard flag and its recognition year
+        flag = flags[0]
+        for idx in frame.index[(frame[flag] == 1) & frame[year].isna()]:
+            out.append(where("R12", "Đã ghi đạt chuẩn văn minh đô thị nhưng chưa ghi năm công nhận.",
+                             values.cells.get((idx, year), ""), ""))
+        for idx in frame.index[(frame[flag] == 0) & frame[year].notna()]:
+            out.append(where("R12", "Đã ghi năm công nhận nhưng cột đạt chuẩn ghi 0 (chưa đạt).",
+                             values.cells.get((idx, year), ""), frame.at[idx, year]))
+    return out
+
+
+def total_findings(table: Table, values: SheetValues, sheet: Sheet, where: Where) -> list[Finding]:
+    """R13: the total row against the sum of the unit rows (flags: the count of 1s)."""
+    if table.total is None:
+        return []
+    out = []
+    for ind in sheet.indicators:
+        raw, addr = table.total.cells.get(ind.code, (None, ""))
+        if ind.type == "year":
+            continue
+        stated = parse_cell(raw, "money").value
+        if stated is None:
+            continue  # blank or a formula saved without its value: nothing to compare
+        col = values.frame[ind.code]
+        expected = (col == 1).sum() if ind.type == "flag" else col.sum()
+        if abs(stated - expected) > 0.005:
+            out.append(where("R13", f"Dòng Tổng cộng ghi {vn_flexible(stated)} nhưng tổng các đơn vị "
+                                    f"là {vn_flexible(float(expected))}.", addr, raw))
+    return out
+
+
+def relation_findings(wide: pd.DataFrame, catalogue: Catalogue,
+                      cells: dict[tuple[str, str], tuple[str, str]], where: Where) -> list[Finding]:
+    """R07-R09 across the workbook's sheets; `wide` has one row per unit code.
+
+    `cells` maps (unit code, indicator) -> (sheet name in file, address); a finding
+    is placed on the first indicator of the relation's left side.
+    """
+    if wide.empty:
+        return []
+    frame = wide.reindex(columns=sorted(set(wide.columns) | set(catalogue.indicators)))
+    frame[UNIT] = frame.index.astype(str)
+    try:
+        relations_model(catalogue).validate(frame, lazy=True)
+        return []
+    except pa.errors.SchemaErrors as exc:
+        cases = exc.failure_cases
+    by_text = {f"{r.rule}:{r.text}": r for r in catalogue.relations}
+    out = []
+    for (check, idx) in cases[["check", "index"]].drop_duplicates().itertuples(index=False):
+        rel = by_text.get(str(check))
+        if rel is None:
+            continue
+        target = rel.left[0].code
+        sheet_name, addr = cells.get((idx, target), ("", ""))
+        row = frame.loc[idx]
+        detail = ", ".join(f"{c} = {vn_flexible(row[c])}" for c in dict.fromkeys(rel.codes))
+        out.append(Where(where.file, where.district_code, sheet_name)(
+            rel.rule, f"{_relation_text(rel)} không thỏa mãn ({detail}).", addr, row[target]))
+    return out
+
+
+def _relation_text(rel) -> str:
+    def side(terms):
+        return " ".join(("− " if t.sign < 0 else ("+ " if i else "")) + t.code
+                        for i, t in enumerate(terms))
+    op = "=" if rel.op == "==" else "≤"
+    return f"Điều kiện {side(rel.left)} {op} {side(rel.right)}"
+

@@ -1,0 +1,45 @@
+"""Paths and limits, in one place.
+
+Defaults are built from this file's location (the project root), then overridden
+by environment variables, then by CLI options. Nothing is read at import time:
+call `get_settings()`.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+@dataclass(frozen=True)
+class Settings:
+    raw_dir: Path
+    reports_dir: Path
+    db_path: Path | None = None  # default: <reports_dir>/thongke.duckdb
+    max_file_mb: float = 50.0
+    max_rows: int = 20_000
+    file_workers: int = 4
+
+    @property
+    def record_path(self) -> Path:
+        return self.db_path or self.reports_dir / "thongke.duckdb"
+
+    def with_overrides(self, **kw) -> "Settings":
+        clean = {k: (Path(v) if k.endswith(("_dir", "_path")) and v is not None else v)
+                 for k, v in kw.items() if v is not None}
+        return replace(self, **clean)
+
+
+def get_settings(**overrides) -> Settings:
+    env = os.environ
+    s = Settings(
+        raw_dir=Path(env.get("THONGKE_RAW_DIR", PROJECT_ROOT / "raw")),
+        reports_dir=Path(env.get("THONGKE_REPORTS_DIR", PROJECT_ROOT / "reports")),
+        db_path=Path(env["THONGKE_DB"]) if env.get("THONGKE_DB") else None,
+        max_file_mb=float(env.get("THONGKE_MAX_FILE_MB", 50)),
+        max_rows=int(env.get("THONGKE_MAX_ROWS", 20_000)),
+        file_workers=int(env.get("THONGKE_FILE_WORKERS", 4)),
+    )
+    return s.with_overrides(**overrides)

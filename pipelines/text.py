@@ -1,0 +1,66 @@
+"""Text folding and Vietnamese number formatting.
+
+`fold` makes two spellings of one Vietnamese name compare equal: composed or
+decomposed Unicode, upper or lower case, extra spaces, and either tone-mark
+placement (`Thuỷ`/`Thủy`, `Hoà`/`Hòa`). It keeps every other diacritic, so
+`Đông` and `Đồng` stay different. `ascii_fold` drops all marks, for the
+last-resort match of sheet and column labels.
+"""
+from __future__ import annotations
+
+import re
+import unicodedata
+
+from babel.numbers import format_decimal
+
+# The five tone marks; the other combining marks (circumflex, breve, horn) and
+# the stroke of đ are part of the letter.
+_TONES = {"\u0300": "1", "\u0301": "2", "\u0303": "3", "\u0309": "4", "\u0323": "5"}
+_SPACE = re.compile(r"\s+")
+_NON_WORD = re.compile(r"[^\w\s]")
+
+
+def _fold_word(word: str) -> str:
+    tone = ""
+    letters = []
+    for ch in word:
+        if ch in _TONES:
+            tone = _TONES[ch]
+        else:
+            letters.append(ch)
+    return unicodedata.normalize("NFC", "".join(letters)) + tone
+
+
+def fold(text: object) -> str:
+    """Canonical key of a label or name (see module doc)."""
+    if text is None:
+        return ""
+    s = unicodedata.normalize("NFD", str(text)).casefold()
+    s = _SPACE.sub(" ", s.replace("\u00a0", " ")).strip()
+    return " ".join(_fold_word(w) for w in s.split(" ")) if s else ""
+
+
+def ascii_fold(text: object) -> str:
+    """Key without any diacritics or punctuation: `Tuyên truyền` -> `tuyen truyen`."""
+    s = unicodedata.normalize("NFD", str(text or "")).casefold().replace("đ", "d")
+    s = "".join(ch for ch in s if not unicodedata.combining(ch))
+    s = _NON_WORD.sub(" ", s)
+    return _SPACE.sub(" ", s).strip()
+
+
+def vn_number(value: float | int | None, decimals: int = 0, empty: str = "") -> str:
+    """Vietnamese number format: `1.234,5`."""
+    if value is None or value != value:  # None or NaN
+        return empty
+    if decimals == 0:
+        return format_decimal(round(value), format="#,##0", locale="vi_VN")
+    pattern = "#,##0." + "0" * decimals
+    return format_decimal(round(value, decimals), format=pattern, locale="vi_VN")
+
+
+def vn_flexible(value: float | int | None, max_decimals: int = 2, empty: str = "") -> str:
+    """Vietnamese format with up to `max_decimals` decimals, trailing zeros dropped."""
+    if value is None or value != value:
+        return empty
+    pattern = "#,##0." + "#" * max_decimals if max_decimals else "#,##0"
+    return format_decimal(round(value, max_decimals), format=pattern, locale="vi_VN")

@@ -1,0 +1,204 @@
+"""One workbook, start to finish: read, check every rule of this stage, decide what counts.
+
+`check_workbook` is a pure function of the file's bytes and the reference data
+(no Prefect, no record), used by the flow's per-file task and by `thongke check`.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+
+import pandas as pd
+
+from pipelines import rules
+from pipelines.findings import Finding
+from pipelines.ingest import (UnreadableWorkbook, match_sheets, open_workbook, parse_made_on,
+                              read_cover, read_table, sha256_of)
+from pipelines.rules import UnitIndex, Where
+from pipelines.text import vn_number
+from schemas.catalogue import Catalogue
+from schemas.models import ROW, UNIT
+from schemas.periods import Period, PeriodError, parse_period
+from schemas.units import Registry
+
+ACCEPTED, PARTIAL, REJECTED = "accepted", "partial", "rejected"
+SHEET_ABSENT = "absent"  # the district has no unit for the sheet and sent no rows: not counted
+
+VALUE_COLUMNS = ["sheet", "unit_code", "indicator", "value", "cell"]
+
+
+@dataclass
+class SheetResult:
+    key: str
+    name: str  # as named in the file; the form's name when the sheet is missing
+    status: str  # accepted | rejected | absent
+    frame: pd.DataFrame | None = None  # row, unit_code, one float column per indicator
+    cells: dict[tuple[int, str], str] = field(default_factory=dict)
+
+
+@dataclass
+class WorkbookResult:
+    file: str
+    sha256: str
+    mtime: float
+    district_code: str = ""
+    district_name: str = ""
+    period: str = ""
+    made_on: date | None = None
+    status: str = REJECTED
+    findings: list[Finding] = field(default_factory=list)
+    sheets: dict[str, SheetResult] = field(default_factory=dict)
+
+    @property
+    def errors(self) -> int:
+        return sum(f.is_error for f in self.findings)
+
+    @property
+    def warnings(self) -> int:
+        return sum(not f.is_error for f in self.findings)
+
+    def values(self) -> pd.DataFrame:
+        """Accepted sheets' values, long: sheet, unit_code, indicator, value (NaN = blank), cell."""
+        parts = []
+        for s in self.sheets.values():
+            if s.status != ACCEPTED or s.frame is None or s.frame.empty:
+                continue
+            codes = [c for c in s.frame.columns if c not in (ROW, UNIT)]
+            long = s.frame.melt(id_vars=[UNIT], value_vars=codes, var_name="indicator",
+                                ignore_index=False)
+            long["cell"] = [s.cells.get((i, c), "") for i, c in zip(long.index, long["indicator"])]
+            long["sheet"] = s.key
+            parts.append(long)
+        if not parts:
+            return pd.DataFrame(columns=VALUE_COLUMNS)
+        return pd.concat(parts, ignore_index=True)[VALUE_COLUMNS]
+
+
+def check_workbook(path: Path, *, catalogue: Catalogue, registry: Registry,
+                   expected_period: Period | None = None, max_file_mb: float = 50.0,
+                   max_rows: int = 20_000) -> WorkbookResult:
+    path = Path(path)
+    stat = path.stat()
+    result = WorkbookResult(file=path.name, sha256=sha256_of(path), mtime=stat.st_mtime)
+    where = Where(path.name, "")
+    try:
+        book = open_workbook(path, max_file_mb=max_file_mb, max_rows=max_rows)
+        _check_book(book, result, where, catalogue, registry, expected_period)
+    except UnreadableWorkbook as exc:
+        result.findings.append(Where(path.name, result.district_code)(
+            "R18", f"Không đọc được tệp: {exc}. Hãy lưu lại tệp dạng .xlsx và gửi lại."))
+        result.sheets = {}
+        result.status = REJECTED
+    return result
+
+
+def _check_book(book, result: WorkbookResult, where: Where, catalogue: Catalogue,
+                registry: Registry, expected_period: Period | None) -> None:
+    cover_name, found = match_sheets(book.sheet_names, catalogue)
+    if cover_name is None:
+        result.findings.append(where("R05", "Không có trang bìa “Thông tin” (mã đơn vị, kỳ báo cáo)."))
+        return
+    cover = read_cover(book.grid(cover_name), cover_name)
+    at = Where(where.file, "", cover_name)
+    raw_period = cover.get("period")
+    try:
+        if raw_period is None:
+            raise PeriodError("chưa ghi kỳ báo cáo")
+        period = parse_period(raw_period)
+    except PeriodError as exc:
+        result.findings.append(at("R05", f"Kỳ báo cáo không hợp lệ: {exc}. Ghi theo dạng 2017-H1 "
+                                         "(6 tháng đầu năm) hoặc 2017 (cả năm).",
+                                  cover.cell("period"), raw_period))
+        return
+    result.period = str(period)
+    if expected_period is not None and period != expected_period:
+        result.findings.append(at("R05", f"Trang bìa ghi kỳ {period.label} nhưng tệp nằm trong thư mục "
+                                         f"kỳ {expected_period.label}.", cover.cell("period"), raw_period))
+        return
+    district = registry.find_district(cover.get("district_code"), cover.get("district_name"), period)
+    if district is None:
+        result.findings.append(at("R05", "Không xác định được quận/huyện: mã đơn vị và tên đơn vị trên "
+                                         "trang bìa không khớp danh mục của kỳ báo cáo.",
+                                  cover.cell("district_code") or cover.cell("district_name"),
+                                  cover.get("district_code") or cover.get("district_name")))
+        return
+    result.district_code, result.district_name = district.code, district.name
+    result.made_on = parse_made_on(cover.get("made_on"))
+    where = Where(where.file, district.code)
+    index = UnitIndex(registry.units(district.code, period))
+
+    wide: dict[str, dict[str, float]] = {}
+    cells: dict[tuple[str, str], tuple[str, str]] = {}
+    for sheet in catalogue.sheets:
+        expected = [u for u in index.units if sheet.holds(u.type)]
+        name = found.get(sheet.key)
+        if name is None:
+            if expected:
+                result.findings.append(Where(where.file, district.code, sheet.display_name)(
+                    "R06", f"Thiếu biểu “{sheet.display_name}”."))
+                result.sheets[sheet.key] = SheetResult(sheet.key, sheet.display_name, REJECTED)
+            else:
+                result.sheets[sheet.key] = SheetResult(sheet.key, sheet.display_name, SHEET_ABSENT)
+            continue
+        here = Where(where.file, district.code, name)
+        table = read_table(book.grid(name), sheet, name)
+        if not expected and not table.rows:
+            result.sheets[sheet.key] = SheetResult(sheet.key, name, SHEET_ABSENT)
+            continue
+        if table.header_row is None and table.code_row is None:
+            result.findings.append(here("R06", "Không tìm thấy dòng tiêu đề (STT, Mã ĐV, Tên đơn vị) "
+                                               "và dòng mã chỉ tiêu của biểu."))
+            result.sheets[sheet.key] = SheetResult(sheet.key, name, REJECTED)
+            continue
+        found_here: list[Finding] = []
+        for code in table.missing:
+            ind = catalogue.indicators[code]
+            found_here.append(here("R02", f"Biểu thiếu cột “{ind.label}” (mã {code}).", "", code))
+        resolved, unit_findings = rules.resolve_rows(table, sheet, index, here)
+        values, parse_findings, unreadable = rules.parse_values(table, sheet, resolved, here)
+        raw = {(rec.row, c): v for rec in table.rows for c, (v, _) in rec.cells.items()}
+        found_here += unit_findings + parse_findings
+        found_here += rules.schema_findings(values, sheet, here, unreadable, raw)
+        found_here += rules.year_findings(values, sheet, _period(result), here)
+        found_here += rules.recognition_findings(values, sheet, here)
+        found_here += rules.total_findings(table, values, sheet, here)
+        result.findings += found_here
+        frame = values.frame[values.frame.index.isin(list(resolved))]
+        result.sheets[sheet.key] = SheetResult(sheet.key, name, ACCEPTED, frame, values.cells)
+        for idx, row in frame.iterrows():
+            unit = row[UNIT]
+            for code in sheet.codes:
+                wide.setdefault(unit, {})[code] = row[code]
+                cells[(unit, code)] = (name, values.cells.get((idx, code), ""))
+
+    wide_frame = pd.DataFrame.from_dict(wide, orient="index", dtype="float64")
+    result.findings += rules.relation_findings(wide_frame, catalogue, cells, where)
+    _decide(result)
+
+
+def _period(result: WorkbookResult) -> Period:
+    return parse_period(result.period)
+
+
+def _decide(result: WorkbookResult) -> None:
+    """A sheet with any error is rejected; the workbook is accepted, partial or rejected."""
+    bad = {f.sheet for f in result.findings if f.is_error}
+    for s in result.sheets.values():
+        if s.status == ACCEPTED and s.name in bad:
+            s.status = REJECTED
+    counted = [s for s in result.sheets.values() if s.status != SHEET_ABSENT]
+    accepted = sum(s.status == ACCEPTED for s in counted)
+    if counted and accepted == len(counted):
+        result.status = ACCEPTED
+    elif accepted:
+        result.status = PARTIAL
+    else:
+        result.status = REJECTED
+
+
+def describe(result: WorkbookResult) -> str:
+    """A short Vietnamese line about a checked workbook."""
+    return (f"{result.file}: {result.district_name or 'không rõ đơn vị'}, kỳ {result.period or '?'}; "
+            f"{vn_number(result.errors)} lỗi, {vn_number(result.warnings)} cảnh báo")
+

@@ -1,0 +1,1 @@
+"""Reference data and pandera schemas: indicator catalogue, unit registry, models."""
