@@ -137,6 +137,7 @@ class SheetValues:
 
     frame: pd.DataFrame
     cells: dict[tuple[int, str], str]  # (row, code) -> address
+    invalid: set[tuple[int, str]] = field(default_factory=set)  # cells with an R01/R02 finding
 
 
 def parse_values(table: Table, sheet: Sheet, resolved: dict[int, Unit], where: Where
@@ -154,8 +155,8 @@ def parse_values(table: Table, sheet: Sheet, resolved: dict[int, Unit], where: W
             parsed = parse_cell(raw, types[code])
             if parsed.problem:
                 unreadable.add((rec.row, code))
-                out.append(where("R01", f"{parsed.problem}; cột {code} cần {TYPE_WORDS[types[code]]}.",
-                                 addr, raw))
+                out.append(where("R01", f"Cột {code} ({_label(sheet, code)}): {parsed.problem}; "
+                                        f"cần {TYPE_WORDS[types[code]]}.", addr, raw))
             row[code] = parsed.value
         records.append(row)
     frame = pd.DataFrame.from_records(records, columns=[ROW, UNIT, *sheet.codes],
@@ -168,8 +169,15 @@ def parse_values(table: Table, sheet: Sheet, resolved: dict[int, Unit], where: W
 def schema_findings(values: SheetValues, sheet: Sheet, where: Where,
                     unreadable: set[tuple[int, str]], raw: dict[tuple[int, str], object]
                     ) -> list[Finding]:
-    """R01/R02 from the sheet's pandera model (lazy: every failure, not the first)."""
+    """R01/R02 from the sheet's pandera model (lazy: every failure, not the first).
+
+    Cells at fault are set to NaN in `values.frame`, so that no later rule
+    (relations, totals) reasons from a value already known to be wrong.
+    """
     model = sheet_model(sheet)
+    for idx, code in unreadable:
+        values.frame.at[idx, code] = float("nan")
+        values.invalid.add((idx, code))
     try:
         model.validate(values.frame, lazy=True)
         return []
@@ -186,6 +194,8 @@ def schema_findings(values: SheetValues, sheet: Sheet, where: Where,
         if key in unreadable or key in seen:
             continue
         seen.add(key)
+        values.frame.at[key[0], code] = float("nan")
+        values.invalid.add(key)
         rule, why = check_rule(str(case.check))
         message = (f"Cột {code} ({_label(sheet, code)}): {why}"
                    + ("" if rule == "R02" else f"; cần {TYPE_WORDS[types[code]]}") + ".")
@@ -246,8 +256,8 @@ def total_findings(table: Table, values: SheetValues, sheet: Sheet, where: Where
         if ind.type == "year":
             continue
         stated = parse_cell(raw, "money").value
-        if stated is None:
-            continue  # blank or a formula saved without its value: nothing to compare
+        if stated is None or any(c == ind.code for _, c in values.invalid):
+            continue  # blank, a formula saved without its value, or a column with bad cells
         col = values.frame[ind.code]
         expected = (col == 1).sum() if ind.type == "flag" else col.sum()
         if abs(stated - expected) > 0.005:

@@ -10,6 +10,7 @@ from datetime import date
 from pathlib import Path
 
 import pandas as pd
+from openpyxl.utils.cell import coordinate_to_tuple
 
 from pipelines import rules
 from pipelines.findings import Finding
@@ -77,16 +78,18 @@ class WorkbookResult:
 
 def check_workbook(path: Path, *, catalogue: Catalogue, registry: Registry,
                    expected_period: Period | None = None, max_file_mb: float = 50.0,
-                   max_rows: int = 20_000) -> WorkbookResult:
+                   max_rows: int = 20_000, name: str | None = None) -> WorkbookResult:
+    """Check one workbook; `name` is how findings name the file (default: its name)."""
     path = Path(path)
+    name = name or path.name
     stat = path.stat()
-    result = WorkbookResult(file=path.name, sha256=sha256_of(path), mtime=stat.st_mtime)
-    where = Where(path.name, "")
+    result = WorkbookResult(file=name, sha256=sha256_of(path), mtime=stat.st_mtime)
+    where = Where(name, "")
     try:
         book = open_workbook(path, max_file_mb=max_file_mb, max_rows=max_rows)
         _check_book(book, result, where, catalogue, registry, expected_period)
     except UnreadableWorkbook as exc:
-        result.findings.append(Where(path.name, result.district_code)(
+        result.findings.append(Where(name, result.district_code)(
             "R18", f"Không đọc được tệp: {exc}. Hãy lưu lại tệp dạng .xlsx và gửi lại."))
         result.sheets = {}
         result.status = REJECTED
@@ -174,7 +177,17 @@ def _check_book(book, result: WorkbookResult, where: Where, catalogue: Catalogue
 
     wide_frame = pd.DataFrame.from_dict(wide, orient="index", dtype="float64")
     result.findings += rules.relation_findings(wide_frame, catalogue, cells, where)
+    order = {s.name: i for i, s in enumerate(result.sheets.values())}
+    result.findings.sort(key=lambda f: (order.get(f.sheet, -1), _cell_order(f.cell)))
     _decide(result)
+
+
+def _cell_order(cell: str) -> tuple[int, int]:
+    """`H12` -> (12, 8): row first, then column; findings without a cell first."""
+    if not cell:
+        return (0, 0)
+    row, col = coordinate_to_tuple(cell)
+    return (row, col)
 
 
 def _period(result: WorkbookResult) -> Period:

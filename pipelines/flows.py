@@ -1,0 +1,150 @@
+"""Prefect flows: tasks do the I/O, the flow only wires them together.
+
+`period_report` is an async flow: a synchronous flow call costs Prefect about a
+second of heartbeat join (docs/PREFECT-NOTES), an async one does not. Files are
+checked in parallel on the default thread-pool task runner, one task per file.
+"""
+from __future__ import annotations
+
+import uuid
+from collections import Counter
+from pathlib import Path
+
+import pandas as pd
+from prefect import flow, task, unmapped
+from prefect.cache_policies import NO_CACHE
+
+from pipelines import outputs, record
+from pipelines.aggregate import aggregate
+from pipelines.settings import get_settings
+from pipelines.submissions import (counted_results, decide_statuses, findings_frame,
+                                   submissions_frame)
+from pipelines.validate import WorkbookResult, check_workbook
+from schemas.catalogue import load_catalogue
+from schemas.periods import parse_period
+from schemas.units import load_registry
+
+SHEET_COLUMNS = ["district_code", "sheet", "status", "file", "sha256"]
+VALUE_COLUMNS = ["district_code", "unit_code", "sheet", "indicator", "value", "cell", "file",
+                 "sha256"]
+
+
+def list_files(folder: Path) -> list[Path]:
+    """Every regular file under the period folder, in name order (nothing is skipped)."""
+    return sorted((p for p in folder.rglob("*") if p.is_file()), key=lambda p: str(p))
+
+
+@task(name="discover-files", cache_policy=NO_CACHE)
+def discover_files(raw_period_dir: str) -> list[str]:
+    return [str(p) for p in list_files(Path(raw_period_dir))]
+
+
+@task(name="check-file", cache_policy=NO_CACHE, task_run_name="check-{name}")
+def check_file(path: str, name: str, period: str, max_file_mb: float = 50.0,
+               max_rows: int = 20_000) -> WorkbookResult:
+    """`name`: the file's name inside the period folder, as findings name it."""
+    return check_workbook(Path(path), catalogue=load_catalogue(), registry=load_registry(),
+                          expected_period=parse_period(period), max_file_mb=max_file_mb,
+                          max_rows=max_rows, name=name)
+
+
+@task(name="resolve-submissions", cache_policy=NO_CACHE)
+def resolve_submissions(results: list[WorkbookResult], period: str) -> dict:
+    return period_tables(results, period)
+
+
+def period_tables(results: list[WorkbookResult], period: str) -> dict:
+    """What a period's run records: submissions, sheet statuses, values, findings."""
+    statuses = decide_statuses(results)
+    counted = counted_results(results, statuses)
+    sheets, values = [], []
+    for r in counted:
+        for s in r.sheets.values():
+            sheets.append({"district_code": r.district_code, "sheet": s.key, "status": s.status,
+                           "file": r.file, "sha256": r.sha256})
+        v = r.values()
+        if not v.empty:
+            values.append(v.assign(district_code=r.district_code, file=r.file, sha256=r.sha256))
+    return {
+        "statuses": statuses,
+        "submissions": submissions_frame(results, statuses, period),
+        "sheets": pd.DataFrame(sheets, columns=SHEET_COLUMNS),
+        "values": (pd.concat(values, ignore_index=True)[VALUE_COLUMNS] if values
+                   else pd.DataFrame(columns=VALUE_COLUMNS)),
+        "findings": findings_frame(results),
+    }
+
+
+@task(name="record-period", cache_policy=NO_CACHE, retries=2, retry_delay_seconds=[1, 4])
+def record_period(tables: dict, period: str, db_path: str, run_id: str) -> None:
+    record.write_period(Path(db_path), period, run_id, submissions=tables["submissions"],
+                        sheets=tables["sheets"], values=tables["values"],
+                        findings=tables["findings"])
+
+
+@task(name="aggregate-period", cache_policy=NO_CACHE)
+def aggregate_period(period: str, db_path: str) -> pd.DataFrame:
+    values, accepted = record.read_period(Path(db_path), period)
+    agg = aggregate(values, accepted, load_registry(), parse_period(period), load_catalogue())
+    record.write_aggregates(Path(db_path), period, agg)
+    return agg
+
+
+@task(name="write-tables", cache_policy=NO_CACHE)
+def write_tables(out_dir: str, aggregates: pd.DataFrame, tables: dict) -> list[str]:
+    out = Path(out_dir)
+    outputs.write_aggregates_csv(out / "aggregates.csv", aggregates)
+    outputs.write_submissions_csv(out / "submissions.csv", tables["submissions"])
+    outputs.write_findings_csv(out / "findings.csv", tables["findings"])
+    return [str(out / n) for n in ("aggregates.csv", "submissions.csv", "findings.csv")]
+
+
+@task(name="render-report", cache_policy=NO_CACHE)
+def render_outputs(period: str, out_dir: str, aggregates: pd.DataFrame, tables: dict,
+                   db_path: str) -> dict[str, str]:
+    from pipelines.render import render_report
+
+    current = parse_period(period)
+    earlier = [p for p in record.recorded_periods(Path(db_path))
+               if parse_period(p).sort_key < current.sort_key]
+    history = record.read_aggregates(Path(db_path), earlier) if earlier else None
+    paths = render_report(period, aggregates, tables["submissions"], tables["findings"],
+                          Path(out_dir), catalogue=load_catalogue(), history=history)
+    return {k: str(v) for k, v in paths.items()}
+
+
+@flow(name="period-report", log_prints=False)
+async def period_report(period: str, raw_dir: str | None = None,
+                        reports_dir: str | None = None) -> dict:
+    """Read, check, record, aggregate and render one period's submissions."""
+    settings = get_settings(raw_dir=raw_dir, reports_dir=reports_dir)
+    period = str(parse_period(period))
+    raw_period = settings.raw_dir / period
+    out_dir = settings.reports_dir / period
+    db = str(settings.record_path)
+    files = discover_files(str(raw_period))
+    futures = check_file.map(
+        files, name=[str(Path(f).relative_to(raw_period)) for f in files],
+        period=unmapped(period), max_file_mb=unmapped(settings.max_file_mb),
+        max_rows=unmapped(settings.max_rows))
+    results = [f.result() for f in futures]
+    tables = resolve_submissions(results, period)
+    record_period(tables, period, db, str(uuid.uuid4()))
+    aggregates = aggregate_period(period, db)
+    written = write_tables(str(out_dir), aggregates, tables)
+    report = render_outputs(period, str(out_dir), aggregates, tables, db)
+    return summarise(period, tables, written, report)
+
+
+def summarise(period: str, tables: dict, written: list[str], report: dict) -> dict:
+    subs, findings = tables["submissions"], tables["findings"]
+    return {
+        "period": period,
+        "files": len(subs),
+        "by_status": dict(Counter(subs["status"])),
+        "by_rule": dict(sorted(Counter(findings["rule"]).items())),
+        "errors": int((findings["severity"] == "error").sum()),
+        "warnings": int((findings["severity"] == "warning").sum()),
+        "outputs": written,
+        "report": report,
+    }

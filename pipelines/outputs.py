@@ -1,0 +1,50 @@
+"""The machine-readable outputs of FORM.md section 6, checked by their pandera models."""
+from __future__ import annotations
+
+import csv
+import io
+import math
+from pathlib import Path
+
+import pandas as pd
+
+from pipelines.atomic import write_text
+from schemas.models import AggregatesModel, FindingsModel, SubmissionsModel
+
+
+def plain_number(value: object) -> str:
+    """`value` of aggregates.csv: a plain decimal with `.`, no exponent; empty when missing."""
+    if value is None:
+        return ""
+    v = float(value)
+    if math.isnan(v) or math.isinf(v):
+        return ""
+    if v.is_integer():
+        return str(int(v))
+    text = f"{round(v, 10):.10f}".rstrip("0").rstrip(".")
+    return "0" if text in ("-0", "") else text
+
+
+def _csv_text(frame: pd.DataFrame) -> str:
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\n")
+    writer.writerow(frame.columns)
+    writer.writerows(frame.itertuples(index=False, name=None))
+    return buf.getvalue()
+
+
+def write_aggregates_csv(path: Path, aggregates: pd.DataFrame) -> None:
+    frame = AggregatesModel.validate(aggregates.copy())
+    out = frame.assign(
+        value=[plain_number(v) for v in frame["value"]],
+        complete=["true" if c else "false" for c in frame["complete"]],
+    )
+    write_text(path, _csv_text(out))
+
+
+def write_submissions_csv(path: Path, submissions: pd.DataFrame) -> None:
+    write_text(path, _csv_text(SubmissionsModel.validate(submissions.copy())))
+
+
+def write_findings_csv(path: Path, findings: pd.DataFrame) -> None:
+    write_text(path, _csv_text(FindingsModel.validate(findings.copy())))

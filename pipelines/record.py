@@ -1,0 +1,121 @@
+"""The record: accepted numbers of every period, in a DuckDB file under the reports root.
+
+A period is written in one transaction that first deletes what an earlier run
+wrote for it, so rerunning a period replaces its values and never duplicates them.
+"""
+from __future__ import annotations
+
+from contextlib import contextmanager
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Iterator
+
+import duckdb
+import pandas as pd
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS runs (
+    run_id VARCHAR, period VARCHAR, finished_at TIMESTAMP, files INTEGER);
+CREATE TABLE IF NOT EXISTS submissions (
+    period VARCHAR, file VARCHAR, sha256 VARCHAR, district_code VARCHAR, status VARCHAR,
+    errors INTEGER, warnings INTEGER, made_on DATE, run_id VARCHAR);
+CREATE TABLE IF NOT EXISTS sheets (
+    period VARCHAR, district_code VARCHAR, sheet VARCHAR, status VARCHAR, file VARCHAR,
+    sha256 VARCHAR);
+CREATE TABLE IF NOT EXISTS unit_values (
+    period VARCHAR, district_code VARCHAR, unit_code VARCHAR, sheet VARCHAR, indicator VARCHAR,
+    value DOUBLE, cell VARCHAR, file VARCHAR, sha256 VARCHAR);
+CREATE TABLE IF NOT EXISTS findings (
+    period VARCHAR, file VARCHAR, district_code VARCHAR, sheet VARCHAR, cell VARCHAR,
+    rule VARCHAR, severity VARCHAR, value VARCHAR, message VARCHAR);
+CREATE TABLE IF NOT EXISTS aggregates (
+    period VARCHAR, level VARCHAR, org_unit_code VARCHAR, org_unit_name VARCHAR,
+    indicator VARCHAR, value DOUBLE, complete BOOLEAN);
+"""
+PERIOD_TABLES = ("submissions", "sheets", "unit_values", "findings", "aggregates")
+
+
+@contextmanager
+def connect(path: Path, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
+    path = Path(path)
+    if read_only and not path.exists():
+        con = duckdb.connect(":memory:")
+    else:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        con = duckdb.connect(str(path), read_only=read_only)
+    try:
+        if not read_only or not path.exists():
+            con.execute(SCHEMA)
+        yield con
+    finally:
+        con.close()
+
+
+def _insert(con: duckdb.DuckDBPyConnection, table: str, frame: pd.DataFrame, period: str) -> None:
+    if frame.empty:
+        return
+    cols = [c[0] for c in con.execute(f"DESCRIBE {table}").fetchall()]
+    frame = frame.assign(period=period).reindex(columns=cols)
+    con.register("_frame", frame)
+    con.execute(f"INSERT INTO {table} SELECT * FROM _frame")
+    con.unregister("_frame")
+
+
+def write_period(path: Path, period: str, run_id: str, *, submissions: pd.DataFrame,
+                 sheets: pd.DataFrame, values: pd.DataFrame, findings: pd.DataFrame) -> None:
+    """Replace everything recorded for `period`, in one transaction."""
+    with connect(path) as con:
+        con.execute("BEGIN TRANSACTION")
+        try:
+            for table in PERIOD_TABLES:
+                con.execute(f"DELETE FROM {table} WHERE period = ?", [period])
+            _insert(con, "submissions", submissions.assign(run_id=run_id), period)
+            _insert(con, "sheets", sheets, period)
+            _insert(con, "unit_values", values, period)
+            _insert(con, "findings", findings, period)
+            con.execute("INSERT INTO runs VALUES (?, ?, ?, ?)",
+                        [run_id, period, datetime.now(timezone.utc).replace(tzinfo=None),
+                         len(submissions)])
+            con.execute("COMMIT")
+        except BaseException:
+            con.execute("ROLLBACK")
+            raise
+
+
+def write_aggregates(path: Path, period: str, aggregates: pd.DataFrame) -> None:
+    with connect(path) as con:
+        con.execute("BEGIN TRANSACTION")
+        try:
+            con.execute("DELETE FROM aggregates WHERE period = ?", [period])
+            _insert(con, "aggregates", aggregates, period)
+            con.execute("COMMIT")
+        except BaseException:
+            con.execute("ROLLBACK")
+            raise
+
+
+def read_period(path: Path, period: str) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(values, accepted sheets) of a period: what aggregation needs."""
+    with connect(path, read_only=True) as con:
+        values = con.execute("SELECT district_code, unit_code, sheet, indicator, value "
+                             "FROM unit_values WHERE period = ?", [period]).df()
+        accepted = con.execute("SELECT district_code, sheet FROM sheets "
+                               "WHERE period = ? AND status = 'accepted'", [period]).df()
+    return values, accepted
+
+
+def read_aggregates(path: Path, periods: list[str] | None = None) -> pd.DataFrame:
+    """Recorded aggregates, of the given periods or of all."""
+    with connect(path, read_only=True) as con:
+        query = "SELECT * FROM aggregates"
+        if periods is not None:
+            if not periods:
+                return con.execute(query + " WHERE false").df()
+            marks = ", ".join("?" for _ in periods)
+            return con.execute(f"{query} WHERE period IN ({marks})", periods).df()
+        return con.execute(query).df()
+
+
+def recorded_periods(path: Path) -> list[str]:
+    with connect(path, read_only=True) as con:
+        return [r[0] for r in con.execute("SELECT DISTINCT period FROM aggregates ORDER BY 1").fetchall()]
