@@ -1,6 +1,4 @@
 """Several files for one district (FORM.md section 4) and the DuckDB record."""
-import os
-import shutil
 from datetime import date
 
 import duckdb

@@ -1,0 +1,362 @@
+"""The leaders' report: HTML, summary workbook and charts from the run's contract frames."""
+from __future__ import annotations
+
+import base64
+import io
+import math
+from html.parser import HTMLParser
+
+import openpyxl
+import pandas as pd
+import pytest
+
+from pipelines import charts
+from pipelines.render import fmt_value, render_report
+from schemas.catalogue import Catalogue, load_catalogue
+
+PERIOD = "2019"
+NAN = math.nan
+SCRIPT = "<script>alert(1)</script>.xlsx"
+FORMULA = '=HYPERLINK("http://x","y")'
+CITY = ("city", "31", "Thành phố Hải Phòng")
+DISTRICTS = {"304": "Quận Ngô Quyền", "315": "Huyện Tiên Lãng", "316": "Huyện Vĩnh Bảo"}
+
+# (indicator) -> {org unit code: value}; a tuple (value, False) marks the value incomplete.
+VALUES: dict[str, dict[str, object]] = {
+    # 1. Tuyên truyền: Tiên Lãng left TT01 blank, so the city sum is a lower bound.
+    "TT01": {"304": 12, "315": (NAN, False), "316": 30, "31": (42, False)},
+    "TT03": {"304": 9_800, "315": 41_000, "316": 44_500, "31": 95_300},
+    "TT04": {"304": 9_100, "315": 38_200, "316": 40_010, "31": 87_310},
+    "TT_TL_GDVH": {"304": 89.2157, "315": 86.8182, "316": 84.2316, "31": 85.9},
+    # 2. Nguồn lực (triệu đồng)
+    "NL01": {"304": 120.5, "315": 1_234.5, "316": 310.25, "31": 1_665.25},
+    "NL02": {"304": 0, "315": 2_000, "316": 1_500, "31": 3_500},
+    "NL03": {"304": 50, "315": 75.75, "316": 0, "31": 125.75},
+    "NL_TONG": {"304": 170.5, "315": 3_310.25, "316": 1_810.25, "31": 5_291},
+    # 3. Hỗ trợ hộ nghèo: Vĩnh Bảo's count is incomplete.
+    "AS01": {"304": 2, "315": 18, "316": (12, False), "31": (32, False)},
+    "AS02": {"304": 1, "315": 7, "316": 5, "31": 13},
+    "AS03": {"304": 150, "315": 1_500, "316": 1_020, "31": 2_670},
+    # 4. Giảm nghèo
+    "GN01": {"304": 102_000, "315": 44_000, "316": 47_500, "31": 604_813},
+    "GN06": {"304": 310, "315": 1_870, "316": 2_168, "31": 4_348},
+    "GN07": {"304": 900, "315": 5_900, "316": 6_171, "31": 12_971},
+    "GN_TL_NGHEO": {"304": 0.3039, "315": 4.25, "316": 4.5642, "31": 0.7189},
+    "GN_TL_CAN_NGHEO": {"304": 0.8824, "315": 13.4091, "316": 12.9916, "31": 2.1446},
+    # 5. Nông thôn mới: a quận has no xã: the count is 0 and its rates are missing.
+    "NTM_SO_XA": {"304": 0, "315": 22, "316": 29, "31": 51},
+    "NTM_SO_XA_DAT": {"304": 0, "315": 15, "316": 20, "31": 35},
+    "NTM_TL_XA_DAT": {"304": NAN, "315": 68.1818, "316": 68.9655, "31": 68.6275},
+    "NTM_TB_TC": {"304": NAN, "315": 17.5, "316": 17.8276, "31": 17.6863},
+    **{f"NTM_TC{n:02d}_TL_DAT": {"304": NAN, "315": 100 - 3 * n, "316": 100 - 2 * n,
+                                 "31": 100 - 2.5 * n} for n in range(1, 20)},
+    # 6. Đô thị văn minh
+    "VM01": {"304": 180, "315": 9, "316": 11, "31": 200},
+    "VM02": {"304": 150, "315": 8, "316": 9, "31": 167},
+    "VM_SO_DV": {"304": 13, "315": 1, "316": 1, "31": 15},
+    "VM_SO_DAT": {"304": 9, "315": 1, "316": 0, "31": 10},
+    # 7. Mô hình: Vĩnh Bảo sent no sheet at all (no rows), the city sum is incomplete.
+    "MH01": {"304": 3, "315": 6, "31": (9, False)},
+    "MH03": {"304": 40, "315": 120, "31": (160, False)},
+    # 8. Giám sát
+    "GS03": {"304": 20, "315": 16, "316": 14, "31": 50},
+    "GS04": {"304": 18, "315": 12, "316": 10, "31": 40},
+    "GS_TL_GIAI_QUYET": {"304": 90.0, "315": 75.0, "316": 71.4286, "31": 80.0},
+}
+
+
+def _aggregates(period: str = PERIOD, shift: float = 0.0) -> pd.DataFrame:
+    rows = []
+    for ind, by_unit in VALUES.items():
+        for code, v in by_unit.items():
+            value, complete = v if isinstance(v, tuple) else (v, True)
+            level, name = (CITY[0], CITY[2]) if code == "31" else ("district", DISTRICTS[code])
+            value = float(value) + (shift if ind == "GN_TL_NGHEO" else 0.0)
+            rows.append((period, level, code, name, ind, value, complete))
+    # a few unit rows: the long table keeps them, the report's tables do not
+    rows += [(period, "unit", "11737", "Xã Đại Thắng", "GN06", 95.0, True),
+             (period, "unit", "11737", "Xã Đại Thắng", "NTM20", 2018.0, True)]
+    cols = ["period", "level", "org_unit_code", "org_unit_name", "indicator", "value", "complete"]
+    return pd.DataFrame(rows, columns=cols)
+
+
+def _submissions() -> pd.DataFrame:
+    return pd.DataFrame([
+        ("Bao cao Tien Lang (sua lan 2).xlsx", "a" * 64, "315", PERIOD, "accepted", 0, 2),
+        ("Bao cao Tien Lang.xlsx", "b" * 64, "315", PERIOD, "superseded", 3, 0),
+        (SCRIPT, "c" * 64, "316", PERIOD, "partial", 4, 1),
+        (FORMULA, "d" * 64, "304", PERIOD, "accepted", 0, 0),
+        ("ban sao.xlsx", "d" * 64, "304", PERIOD, "duplicate", 0, 0),
+    ], columns=["file", "sha256", "district_code", "period", "status", "errors", "warnings"])
+
+
+def _findings() -> pd.DataFrame:
+    return pd.DataFrame([
+        (SCRIPT, "316", "7. Mô hình", "", "R06", "error", "", "Thiếu biểu <b>7. Mô hình</b>."),
+        (SCRIPT, "316", "4. Giảm nghèo", "H12", "R07", "error", "120", "Không cân đối."),
+        (SCRIPT, "316", "4. Giảm nghèo", "H13", "R07", "error", "98", "Không cân đối."),
+        ("Bao cao Tien Lang (sua lan 2).xlsx", "315", "3. Hỗ trợ hộ nghèo", "F9", "R17",
+         "warning", "400", "Kinh phí bình quân một nhà bất thường."),
+    ], columns=["file", "district_code", "sheet", "cell", "rule", "severity", "value", "message"])
+
+
+class _Tables(HTMLParser):
+    """Every <table> of a page as a list of rows of cell texts, keyed by the preceding <h2>."""
+
+    def __init__(self):
+        super().__init__()
+        self.tables: dict[str, list[list[str]]] = {}
+        self._h2 = self._cell = None
+        self._in_h2 = False
+        self._h2_text = ""
+
+    def handle_starttag(self, tag, attrs):
+        if tag == "h2":
+            self._in_h2, self._h2_text = True, ""
+        elif tag == "tr" and self._h2 is not None:
+            self.tables.setdefault(self._h2, []).append([])
+        elif tag in ("td", "th"):
+            self._cell = ""
+
+    def handle_endtag(self, tag):
+        if tag == "h2":
+            self._in_h2, self._h2 = False, self._h2_text.strip()
+        elif tag in ("td", "th") and self._cell is not None:
+            self.tables[self._h2][-1].append(" ".join(self._cell.split()))
+            self._cell = None
+
+    def handle_data(self, data):
+        if self._in_h2:
+            self._h2_text += data
+        if self._cell is not None:
+            self._cell += data
+
+
+def _cell(tables, heading: str, row_name: str, header: str) -> str:
+    rows = tables[heading]
+    col = rows[0].index(header)
+    return next(r for r in rows if r[0] == row_name)[col]
+
+
+def _catalogue_of(*keys: str) -> Catalogue:
+    """A catalogue with only some content areas: another programme's form, and faster tests."""
+    cat = load_catalogue()
+    return Catalogue(sheets=tuple(s for s in cat.sheets if s.key in keys),
+                     derived=tuple(d for d in cat.derived if d.sheet in keys),
+                     relations=(), indicators={c: i for c, i in cat.indicators.items()
+                                               if i.sheet in keys})
+
+
+@pytest.fixture(scope="module")
+def report(tmp_path_factory):
+    out = tmp_path_factory.mktemp("bao_cao") / PERIOD
+    paths = render_report(PERIOD, _aggregates(), _submissions(), _findings(), out)
+    html = paths["html"].read_text(encoding="utf-8")
+    parser = _Tables()
+    parser.feed(html)
+    return paths, html, parser.tables
+
+
+def test_writes_every_output(report):
+    paths, _, _ = report
+    assert set(paths) == {"html", "xlsx", "charts"}
+    assert paths["html"].name == "bao_cao.html" and paths["html"].stat().st_size > 10_000
+    assert paths["xlsx"].name == "tong_hop.xlsx" and paths["xlsx"].is_file()
+    pngs = sorted(paths["charts"].glob("*.png"))
+    assert len(pngs) == len(load_catalogue().sheets)
+    for png in pngs:
+        assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+        assert png.with_suffix(".svg").read_text(encoding="utf-8").lstrip().startswith("<?xml")
+    assert not list(paths["html"].parent.rglob("*.tmp"))
+
+
+def test_one_section_per_content_area_in_catalogue_order(report):
+    _, html, tables = report
+    headings = [s.display_name for s in load_catalogue().sheets]
+    positions = [html.index(f"<h2>{h}</h2>") for h in headings]
+    assert positions == sorted(positions)
+    for h in headings:  # district rows by code, then the city total
+        names = [r[0] for r in tables[h][1:]]
+        assert names[-1] == "Toàn thành phố"
+        order = [names.index(n) for n in ("Quận Ngô Quyền", "Huyện Tiên Lãng", "Huyện Vĩnh Bảo")]
+        assert order == sorted(order)
+
+
+def test_numbers_in_vietnamese_format(report):
+    _, html, tables = report
+    gn = "4. Giảm nghèo"
+    assert _cell(tables, gn, "Toàn thành phố", "Hộ nghèo cuối kỳ (hộ)") == "4.348"
+    assert _cell(tables, gn, "Toàn thành phố", "Tỷ lệ hộ nghèo (%)") == "0,72%"
+    assert _cell(tables, gn, "Toàn thành phố", "Tổng số hộ dân cư (hộ)") == "604.813"
+    assert _cell(tables, gn, "Huyện Vĩnh Bảo", "Tỷ lệ hộ nghèo (%)") == "4,56%"
+    nl, fund = "2. Nguồn lực", 'Quỹ "Vì người nghèo" vận động được (triệu đồng)'
+    assert _cell(tables, nl, "Huyện Tiên Lãng", fund) == "1.234,5"
+    assert _cell(tables, nl, "Huyện Vĩnh Bảo", fund) == "310,25"
+    assert _cell(tables, nl, "Toàn thành phố", "Tổng nguồn lực huy động (triệu đồng)") == "5.291"
+    ntm = "5. Nông thôn mới"
+    mean = "Số tiêu chí đạt bình quân một xã (tiêu chí)"
+    assert _cell(tables, ntm, "Toàn thành phố", mean) == "17,69"
+    assert _cell(tables, ntm, "Quận Ngô Quyền", "Số xã báo cáo (xã)") == "0"
+    assert not any("tiêu chí 5" in h for h in tables[ntm][0])  # criteria: in the chart only
+    # key figures in the header
+    assert "35/51 xã (68,63%)" in html
+    assert "45 nhà" in html  # AS01 + AS02 = 32 + 13
+
+
+def test_missing_is_a_dash_never_zero(report):
+    _, _, tables = report
+    meetings = "Số buổi tuyên truyền, vận động (buổi)"
+    assert _cell(tables, "1. Tuyên truyền", "Huyện Tiên Lãng", meetings) == "–"
+    assert _cell(tables, "7. Mô hình", "Huyện Vĩnh Bảo", "Số mô hình mới xây dựng (mô hình)") == "–"
+    share = "Tỷ lệ xã đạt chuẩn nông thôn mới (%)"
+    assert _cell(tables, "5. Nông thôn mới", "Quận Ngô Quyền", share) == "–"
+
+
+def test_incomplete_values_are_marked(report):
+    _, html, tables = report
+    houses = "Nhà Đại đoàn kết xây mới (nhà)"
+    assert _cell(tables, "3. Hỗ trợ hộ nghèo", "Huyện Vĩnh Bảo", houses) == "12*"
+    assert _cell(tables, "3. Hỗ trợ hộ nghèo", "Huyện Tiên Lãng", houses) == "18"
+    models = "Số mô hình mới xây dựng (mô hình)"
+    assert _cell(tables, "7. Mô hình", "Toàn thành phố", models) == "9*"
+    note = "chưa đầy đủ: có đơn vị chưa báo cáo hoặc biểu bị loại, số liệu là cận dưới"
+    assert note in html.lower()
+
+
+def test_untrusted_text_is_escaped(report):
+    _, html, tables = report
+    assert "<script>" not in html
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;.xlsx" in html
+    assert "<b>7. Mô hình</b>" not in html
+    subs = tables["Tình hình nộp báo cáo"]
+    row = next(r for r in subs if r[1] == SCRIPT)  # the parser unescapes: same text back
+    assert row[0] == "Huyện Vĩnh Bảo" and row[2] == "Tiếp nhận một phần"
+    statuses = {r[2] for r in subs[1:]}
+    assert statuses == {"Đã tiếp nhận", "Tiếp nhận một phần", "Đã được thay thế", "Bản trùng"}
+    assert "Huyện Bạch Long Vĩ" in html.split("Chưa nộp báo cáo")[1]  # registry district, no file
+    rules = {r[0]: r for r in tables["Lỗi và cảnh báo"][1:]}
+    assert rules["R07"][2:4] == ["Lỗi", "2"] and rules["R17"][2] == "Cảnh báo"
+
+
+def test_charts_are_embedded(report):
+    _, html, _ = report
+    assert html.count('src="data:image/png;base64,') == len(load_catalogue().sheets)
+    b64 = html.split('src="data:image/png;base64,')[1].split('"')[0]
+    assert base64.b64decode(b64)[:8] == b"\x89PNG\r\n\x1a\n"
+    assert "<link" not in html and "<script" not in html  # self-contained
+
+
+def test_summary_workbook(report):
+    paths, _, _ = report
+    wb = openpyxl.load_workbook(paths["xlsx"])
+    cat = load_catalogue()
+    assert wb.sheetnames == [s.display_name for s in cat.sheets] + ["Nộp báo cáo", "Dữ liệu"]
+    ws = wb["4. Giảm nghèo"]
+    header = [c.value for c in ws[4]]
+    city = next(r for r in ws.iter_rows(min_row=5) if r[2].value == "Toàn thành phố")
+    gn06 = city[header.index("Hộ nghèo cuối kỳ (hộ)")]
+    assert gn06.data_type == "n" and gn06.value == 4348 and gn06.number_format == "#,##0"
+    rate = city[header.index("Tỷ lệ hộ nghèo (%)")]
+    assert rate.data_type == "n" and rate.value == pytest.approx(0.7189)
+    assert rate.number_format == "0.00"
+    assert ws.freeze_panes == "D5" and ws.cell(4, 4).font.bold and ws.cell(4, 4).alignment.wrap_text
+    assert city[0].row > 5 and city[2].font.bold
+    ws = wb["2. Nguồn lực"]
+    header = [c.value for c in ws[4]]
+    tl = next(r for r in ws.iter_rows(min_row=5) if r[2].value == "Huyện Tiên Lãng")
+    assert tl[header.index("Tổng nguồn lực huy động (triệu đồng)")].number_format == "#,##0.00"
+    ws = wb["3. Hỗ trợ hộ nghèo"]
+    header = [c.value for c in ws[4]]
+    vb = next(r for r in ws.iter_rows(min_row=5) if r[2].value == "Huyện Vĩnh Bảo")
+    marked = vb[header.index("Nhà Đại đoàn kết xây mới (nhà)")]
+    assert marked.value == 12 and marked.data_type == "n"
+    assert marked.fill.fgColor.rgb.endswith("E7E6E6") and marked.number_format == '#,##0"*"'
+    assert any("chưa đầy đủ" in str(c.value).lower() for c in ws["A"])
+    ws = wb["1. Tuyên truyền"]
+    tl = next(r for r in ws.iter_rows(min_row=5) if r[2].value == "Huyện Tiên Lãng")
+    assert tl[3].value == "–"
+
+    subs = wb["Nộp báo cáo"]
+    cells = [c for row in subs.iter_rows() for c in row if c.value == FORMULA]
+    assert len(cells) == 1 and cells[0].data_type == "s"
+    assert any(c.value == SCRIPT for row in subs.iter_rows() for c in row)
+    counts = [r[5].value for r in subs.iter_rows(min_row=5, max_row=9)]
+    assert all(isinstance(v, int) for v in counts) and sorted(counts) == [0, 0, 0, 3, 4]
+
+    data = wb["Dữ liệu"]
+    agg = _aggregates()
+    assert data.max_row == len(agg) + 1
+    rows = list(data.iter_rows(min_row=2, values_only=True))
+    assert rows[0][1] == "Thành phố" and rows[-1][3] == "Xã Đại Thắng"  # city first, units last
+    gn06 = next(r for r in rows if r[2] == "31" and r[4] == "GN06")
+    assert gn06[7] == 4348 and gn06[8] == "có"
+    assert next(r for r in rows if r[2] == "315" and r[4] == "TT01")[7] is None
+
+
+def test_change_since_previous_period(tmp_path):
+    history = pd.concat([_aggregates("2018", shift=0.1), _aggregates("2018-H1", shift=0.5)])
+    paths = render_report("2019-H1", _aggregates("2019-H1"), _submissions(), _findings(),
+                          tmp_path, history=history, catalogue=_catalogue_of("NL", "GN"))
+    parser = _Tables()
+    parser.feed(paths["html"].read_text(encoding="utf-8"))
+    # a rate compares with the latest earlier period, in percentage points
+    header = "Tỷ lệ hộ nghèo: thay đổi so với Năm 2018"
+    assert _cell(parser.tables, "4. Giảm nghèo", "Toàn thành phố", header) == "−0,10 điểm %"
+    # a flow compares with the same half of the year before
+    header = "Tổng nguồn lực huy động: thay đổi so với 6 tháng đầu năm 2018"
+    assert _cell(parser.tables, "2. Nguồn lực", "Huyện Tiên Lãng", header) == "0"
+    html = paths["html"].read_text(encoding="utf-8")
+    assert "6 tháng đầu năm 2019" in html
+
+
+def test_format_rules():
+    assert fmt_value(4348.0, "int") == "4.348"
+    assert fmt_value(0.7189, "rate") == "0,72%"
+    assert fmt_value(1234.5, "money") == "1.234,5"
+    assert fmt_value(NAN, "money") == "–"
+    assert fmt_value(-0.1, "rate", signed=True) == "−0,10 điểm %"
+    assert fmt_value(12.0, "int", signed=True) == "+12"
+
+
+def test_chart_leaves_missing_values_out(monkeypatch):
+    from matplotlib.axes import Axes
+
+    widths = []
+    real = Axes.barh
+    def barh(self, y, width, *args, **kwargs):
+        widths.append(width)
+        return real(self, y, width, *args, **kwargs)
+
+    monkeypatch.setattr(Axes, "barh", barh)
+    png = charts.rate_bars({"Huyện A": 2.5, "Huyện B": NAN, "Huyện C": 0.0}, title="Tỷ lệ hộ nghèo",
+                           label="Tỷ lệ hộ nghèo", reference=1.2, incomplete={"Huyện A"})
+    assert sorted(widths) == [0.0, 2.5]  # a real zero is drawn, the missing value is not
+    from PIL import Image
+
+    img = Image.open(io.BytesIO(png))
+    assert img.format == "PNG" and round(img.info["dpi"][0]) == charts.DPI
+
+
+def test_frames_read_back_from_the_contract_csv(tmp_path):
+    """As the run writes them: codes read as numbers, `complete` as text, no findings."""
+    agg, subs = _aggregates(), _submissions()
+    agg.assign(complete=agg["complete"].map({True: "true", False: "false"})).to_csv(
+        tmp_path / "aggregates.csv", index=False)
+    subs.to_csv(tmp_path / "submissions.csv", index=False)
+    empty = pd.DataFrame(columns=["file", "district_code", "sheet", "cell", "rule", "severity",
+                                  "value", "message"])
+    cat = _catalogue_of("AS", "GN")
+    paths = render_report(PERIOD, pd.read_csv(tmp_path / "aggregates.csv"),
+                          pd.read_csv(tmp_path / "submissions.csv"), empty, tmp_path / "out",
+                          catalogue=cat)
+    assert openpyxl.load_workbook(paths["xlsx"]).sheetnames == [
+        "3. Hỗ trợ hộ nghèo", "4. Giảm nghèo", "Nộp báo cáo", "Dữ liệu"]
+    assert len(list(paths["charts"].glob("*.png"))) == 2
+    parser = _Tables()
+    parser.feed(paths["html"].read_text(encoding="utf-8"))
+    poor = "Hộ nghèo cuối kỳ (hộ)"
+    assert _cell(parser.tables, "4. Giảm nghèo", "Toàn thành phố", poor) == "4.348"
+    assert _cell(parser.tables, "3. Hỗ trợ hộ nghèo", "Huyện Vĩnh Bảo",
+                 "Nhà Đại đoàn kết xây mới (nhà)") == "12*"
+    assert parser.tables["Tình hình nộp báo cáo"][1][0] == "Quận Ngô Quyền"
+    assert "Không có lỗi hay cảnh báo nào." in paths["html"].read_text(encoding="utf-8")
