@@ -271,9 +271,12 @@ def _id_column(key: tuple[str, str]) -> str | None:
 def _find_header_row(grid, sheet: Sheet, before: int | None) -> int | None:
     rows = range(before - 1, max(before - 3, -1), -1) if before is not None else range(
         min(len(grid), HEADER_SCAN_ROWS))
+    labels = set().union(*(_label_keys(i) for i in sheet.indicators))
     for r in rows:
-        ids = {_id_column(_cell_key(v)) for v in grid[r]}
-        if "ma_dv" in ids or "ten_dv" in ids:
+        keys = [_cell_key(v) for v in grid[r] if not _is_blank(v)]
+        ids = {_id_column(k) for k in keys} - {None}
+        hits = len(ids) + sum(k[0] in labels or k[1] in labels for k in keys)
+        if ids & {"ma_dv", "ten_dv"} and hits >= 2:
             return r
     return None
 

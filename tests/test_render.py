@@ -316,6 +316,7 @@ def test_format_rules():
     assert fmt_value(NAN, "money") == "–"
     assert fmt_value(-0.1, "rate", signed=True) == "−0,10 điểm %"
     assert fmt_value(12.0, "int", signed=True) == "+12"
+    assert fmt_value(-0.004, "rate", signed=True) == "0,00 điểm %"  # no sign on a shown zero
 
 
 def test_chart_leaves_missing_values_out(monkeypatch):

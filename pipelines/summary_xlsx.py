@@ -1,0 +1,196 @@
+"""The summary workbook `tong_hop.xlsx`: the report's tables for people who work in Excel.
+
+One sheet per content area laid out like the report's table, a `Nộp báo cáo` sheet
+with the submissions and a `Dữ liệu` sheet with every aggregates row. Numbers are
+real numbers with Vietnamese-style formats (Excel shows `#,##0` as `1.234` in a
+Vietnamese locale); every text that came from input data is written with
+`set_text`, so a file named `=HYPERLINK(...)` stays text.
+"""
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import pandas as pd
+from openpyxl import Workbook
+from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
+from openpyxl.utils import get_column_letter
+
+from pipelines.atomic import atomic_path
+from pipelines.xlsx import set_text
+
+if TYPE_CHECKING:
+    from pipelines.render import Cell, Section
+    from schemas.catalogue import Catalogue
+
+NUMBER_FORMATS = {"int": "#,##0", "money": "#,##0.00", "rate": "0.00", "mean": "#,##0.00",
+                  "year": "0", "flag": "0"}
+CHANGE_FORMATS = {"int": "+#,##0;-#,##0;0", "money": "+#,##0.00;-#,##0.00;0.00",
+                  "rate": "+0.00;-0.00;0.00", "mean": "+#,##0.00;-#,##0.00;0.00"}
+LEVELS = {"city": "Thành phố", "district": "Quận, huyện", "unit": "Xã, phường, thị trấn"}
+SUBMISSIONS_SHEET, DATA_SHEET = "Nộp báo cáo", "Dữ liệu"
+
+BOLD = Font(bold=True)
+TITLE = Font(bold=True, size=13)
+NOTE = Font(italic=True, size=9)
+INCOMPLETE_FONT = Font(italic=True)
+INCOMPLETE_FILL = PatternFill("solid", fgColor="E7E6E6")  # light grey: survives greyscale print
+HEADER_FILL = PatternFill("solid", fgColor="D9D9D9")
+THIN = Side(style="thin", color="808080")
+BOX = Border(left=THIN, right=THIN, top=THIN, bottom=THIN)
+TOTAL_BORDER = Border(left=THIN, right=THIN, top=Side(style="medium"), bottom=THIN)
+WRAP_HEADER = Alignment(wrap_text=True, horizontal="center", vertical="center")
+CENTER = Alignment(horizontal="center")
+HEADER_ROW = 4
+
+
+def _sheet_title(name: str, taken: set[str]) -> str:
+    base = re.sub(r"[\[\]:*?/\\]", " ", name).strip()[:31] or "Biểu"
+    title, n = base, 2
+    while title.lower() in taken:
+        title, n = f"{base[:28]} ({n})", n + 1
+    taken.add(title.lower())
+    return title
+
+
+def _header(ws, row: int, headers: Sequence[str], widths: Sequence[float]) -> None:
+    for col, (text, width) in enumerate(zip(headers, widths), 1):
+        c = set_text(ws.cell(row, col), text)
+        c.font, c.fill, c.alignment, c.border = BOLD, HEADER_FILL, WRAP_HEADER, BOX
+        ws.column_dimensions[get_column_letter(col)].width = width
+
+
+def _number(ws, row: int, col: int, cell: "Cell", fmt: str, *, bold: bool = False) -> bool:
+    """Write one value; returns True when it is marked incomplete."""
+    c = ws.cell(row, col)
+    c.border = TOTAL_BORDER if bold else BOX
+    if cell.missing:
+        set_text(c, "–").alignment = CENTER
+        c.font = Font(bold=bold)
+        return False
+    c.value = float(cell.value)
+    c.number_format = fmt
+    if cell.incomplete:
+        c.number_format = ";".join(f'{part}"*"' for part in fmt.split(";"))
+        c.fill, c.font = INCOMPLETE_FILL, Font(bold=bold, italic=True)
+        return True
+    c.font = Font(bold=bold)
+    return False
+
+
+def _area_sheet(ws, sec: "Section", period_label: str, incomplete_note: str) -> None:
+    set_text(ws.cell(1, 1), f"{sec.heading} – {sec.title}").font = TITLE
+    set_text(ws.cell(2, 1), f"Kỳ báo cáo: {period_label}").font = Font(italic=True)
+    headers = ["STT", "Mã ĐV", "Tên đơn vị", *(c.header for c in sec.columns)]
+    widths = [5, 8, 24, *(max(12, min(22, len(c.header) * 0.6)) for c in sec.columns)]
+    if sec.change_header:
+        headers.append(sec.change_header)
+        widths.append(20)
+    _header(ws, HEADER_ROW, headers, widths)
+    ws.row_dimensions[HEADER_ROW].height = 75
+    marked = False
+    for i, r in enumerate(sec.rows, 1):
+        row = HEADER_ROW + i
+        if not r.total:
+            ws.cell(row, 1, i).border = BOX
+        else:
+            ws.cell(row, 1).border = TOTAL_BORDER
+        for col, text in ((2, r.code), (3, r.name)):
+            c = set_text(ws.cell(row, col), text)
+            c.border, c.font = (TOTAL_BORDER, BOLD) if r.total else (BOX, Font())
+        for j, (col, cell) in enumerate(zip(sec.columns, r.cells), 4):
+            marked |= _number(ws, row, j, cell, NUMBER_FORMATS[col.fmt], bold=r.total)
+        if sec.change_header and r.change is not None:
+            marked |= _number(ws, row, len(headers), r.change, CHANGE_FORMATS[sec.change_fmt],
+                              bold=r.total)
+    notes = ["–: không có số liệu (chưa báo cáo hoặc biểu bị loại; không phải bằng 0)."]
+    if marked:
+        notes.append(f"Ô nền xám, chữ nghiêng, dấu *: {incomplete_note}")
+    if sec.change_header and sec.change_fmt == "rate":
+        notes.append("Thay đổi của tỷ lệ tính bằng điểm phần trăm.")
+    if any(c.fmt == "rate" for c in sec.columns):
+        notes.append("Tỷ lệ tính bằng phần trăm (%).")
+    for k, text in enumerate(notes, HEADER_ROW + len(sec.rows) + 2):
+        set_text(ws.cell(k, 1), text).font = NOTE
+    ws.freeze_panes = ws.cell(HEADER_ROW + 1, 4)
+    ws.print_title_rows = f"{HEADER_ROW}:{HEADER_ROW}"
+    ws.page_setup.orientation = "landscape"
+    ws.page_setup.fitToWidth, ws.page_setup.fitToHeight = 1, 0
+    ws.sheet_properties.pageSetUpPr.fitToPage = True
+
+
+def _submissions_sheet(ws, subs: list[dict], not_sent: Iterable[str], period_label: str) -> None:
+    set_text(ws.cell(1, 1), "Tình hình nộp báo cáo").font = TITLE
+    set_text(ws.cell(2, 1), f"Kỳ báo cáo: {period_label}").font = Font(italic=True)
+    headers = ["STT", "Mã quận, huyện", "Quận, huyện", "Tệp", "Trạng thái", "Số lỗi",
+               "Số cảnh báo", "Mã SHA-256"]
+    _header(ws, HEADER_ROW, headers, [5, 10, 22, 48, 20, 9, 11, 20])
+    row = HEADER_ROW
+    for i, s in enumerate(subs, 1):
+        row += 1
+        ws.cell(row, 1, i)
+        for col, key in ((2, "code"), (3, "district"), (4, "file"), (5, "status"), (8, "sha256")):
+            set_text(ws.cell(row, col), s[key])
+        for col, key in ((6, "errors"), (7, "warnings")):
+            ws.cell(row, col, s[key]).number_format = "#,##0"
+        for col in range(1, len(headers) + 1):
+            ws.cell(row, col).border = BOX
+    not_sent = list(not_sent)
+    if not_sent:
+        c = set_text(ws.cell(row + 2, 1), f"Chưa nộp báo cáo ({len(not_sent)}): "
+                                          + ", ".join(not_sent) + ".")
+        c.font = BOLD
+    ws.freeze_panes = ws.cell(HEADER_ROW + 1, 1)
+    if subs:
+        ws.auto_filter.ref = f"A{HEADER_ROW}:{get_column_letter(len(headers))}{row}"
+
+
+def _data_sheet(ws, aggregates: pd.DataFrame, catalogue: "Catalogue") -> None:
+    from pipelines.render import value_fmt
+
+    labels = {i.code: (i.label, i.unit,
+                       i.type if i.type in ("year", "flag") else value_fmt(i.code, catalogue))
+              for i in catalogue.indicators.values()}
+    labels.update({d.code: (d.label, d.unit, value_fmt(d.code, catalogue))
+                   for d in catalogue.derived})
+    order = {code: n for n, code in enumerate(labels)}
+    f = aggregates.assign(
+        _lv=aggregates["level"].map({"city": 0, "district": 1, "unit": 2}).fillna(3),
+        _code=aggregates["org_unit_code"].map(lambda c: int(c) if str(c).isdigit() else 10**9),
+        _ind=aggregates["indicator"].map(order).fillna(len(order)),
+    ).sort_values(["_lv", "_code", "org_unit_code", "_ind", "indicator"], kind="stable")
+    headers = ["Kỳ báo cáo", "Cấp", "Mã đơn vị", "Tên đơn vị", "Mã chỉ tiêu", "Tên chỉ tiêu",
+               "Đơn vị tính", "Giá trị", "Đầy đủ"]
+    _header(ws, 1, headers, [11, 18, 10, 26, 18, 44, 12, 14, 8])
+    for r, rec in enumerate(zip(f["period"], f["level"], f["org_unit_code"], f["org_unit_name"],
+                                f["indicator"], f["value"], f["complete"]), 2):
+        period, level, code, name, ind, value, complete = rec
+        label, unit, fmt = labels.get(ind, ("", "", "mean"))
+        for col, text in enumerate((period, LEVELS.get(level, level), code, name, ind, label,
+                                    unit), 1):
+            set_text(ws.cell(r, col), text)
+        if not math.isnan(value):
+            ws.cell(r, 8, float(value)).number_format = NUMBER_FORMATS[fmt]
+        set_text(ws.cell(r, 9), "có" if complete else "không")
+    ws.freeze_panes = "A2"
+    ws.auto_filter.ref = f"A1:I{max(len(f) + 1, 2)}"
+
+
+def write_summary(path: Path, *, period_label: str, sections: list["Section"],
+                  submissions: list[dict], aggregates: pd.DataFrame, catalogue: "Catalogue",
+                  incomplete_note: str, not_sent: Iterable[str] = ()) -> Path:
+    """Build the workbook and write it atomically to `path`."""
+    wb = Workbook()
+    wb.remove(wb.active)
+    taken: set[str] = {SUBMISSIONS_SHEET.lower(), DATA_SHEET.lower()}
+    for sec in sections:
+        _area_sheet(wb.create_sheet(_sheet_title(sec.heading, taken)), sec, period_label,
+                    incomplete_note)
+    _submissions_sheet(wb.create_sheet(SUBMISSIONS_SHEET), submissions, not_sent, period_label)
+    _data_sheet(wb.create_sheet(DATA_SHEET), aggregates, catalogue)
+    with atomic_path(path) as tmp:
+        wb.save(tmp)
+    return Path(path)
