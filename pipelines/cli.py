@@ -22,8 +22,6 @@ app = typer.Typer(
 
 RAW_HELP = "Thư mục gốc chứa báo cáo nhận được (mặc định: raw/ của dự án, hoặc THONGKE_RAW_DIR)."
 REPORTS_HELP = "Thư mục gốc ghi kết quả (mặc định: reports/ của dự án, hoặc THONGKE_REPORTS_DIR)."
-STATUS_VI = {"accepted": "tiếp nhận", "partial": "tiếp nhận một phần", "rejected": "bị từ chối",
-             "superseded": "đã được thay thế", "duplicate": "bản trùng"}
 
 
 def _prefect_env(verbose: bool) -> None:
@@ -73,6 +71,7 @@ def run_period(period: str, raw_dir: Optional[Path], reports_dir: Optional[Path]
 
 def _print_summary(summary: dict, seconds: float) -> None:
     from pipelines.findings import RULES
+    from pipelines.submissions import STATUS_VI
     from pipelines.text import vn_number
 
     typer.echo(f"Kỳ {summary['period']}: {vn_number(summary['files'])} tệp "

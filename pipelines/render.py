@@ -20,6 +20,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from pipelines import charts
 from pipelines.atomic import write_text
 from pipelines.findings import RULES
+from pipelines.submissions import STATUS_VI
 from pipelines.text import vn_flexible, vn_number
 from schemas.catalogue import Catalogue, load_catalogue
 from schemas.periods import Period, PeriodError, parse_period
@@ -30,8 +31,6 @@ MISSING = "–"
 CITY_ROW = "Toàn thành phố"
 INCOMPLETE_NOTE = ("Chưa đầy đủ: có đơn vị chưa báo cáo hoặc biểu bị loại, số liệu là cận dưới "
                    "(tỷ lệ và bình quân chỉ tính trên các đơn vị đã báo cáo đủ).")
-STATUS = {"accepted": "Đã tiếp nhận", "partial": "Tiếp nhận một phần", "rejected": "Bị từ chối",
-          "superseded": "Đã được thay thế", "duplicate": "Bản trùng"}
 SEVERITY = {"error": "Lỗi", "warning": "Cảnh báo"}
 
 # Content area -> (headline indicator, chart kind). The headline is charted and gets the
@@ -318,7 +317,7 @@ def _submissions(subs: pd.DataFrame, districts: dict[str, str]) -> list[dict]:
         code = _text(r.get("district_code")).removesuffix(".0")
         status = _text(r.get("status"))
         rows.append({"code": code, "district": districts.get(code, code or MISSING),
-                     "file": _text(r.get("file")), "status": STATUS.get(status, status),
+                     "file": _text(r.get("file")), "status": STATUS_VI.get(status, status),
                      "errors": _count(r.get("errors")), "warnings": _count(r.get("warnings")),
                      "sha256": _text(r.get("sha256")), "period": _text(r.get("period"))})
     return sorted(rows, key=lambda r: (_code_key(r["code"]) if r["code"] else (10**10, ""),
@@ -351,7 +350,7 @@ def _status_counts(subs: list[dict]) -> dict[str, int]:
     counts: dict[str, int] = {}
     for s in subs:
         counts[s["status"]] = counts.get(s["status"], 0) + 1
-    order = list(STATUS.values())
+    order = list(STATUS_VI.values())
     return dict(sorted(counts.items(), key=lambda kv: (order.index(kv[0])
                                                        if kv[0] in order else len(order))))
 

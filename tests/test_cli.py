@@ -66,6 +66,6 @@ def test_run_prints_summary(prefect_harness, tmp_path):
     result = runner.invoke(app, ["run", "-p", "2017", "--raw-dir", str(tmp_path / "raw"),
                                  "--reports-dir", str(tmp_path / "out")])
     assert result.exit_code == 0, result.output
-    assert "2 tệp" in result.output and "tiếp nhận: 1" in result.output
-    assert "bị từ chối: 1" in result.output and "R18" in result.output
+    assert "2 tệp" in result.output and "Đã tiếp nhận: 1" in result.output
+    assert "Bị từ chối: 1" in result.output and "R18" in result.output
     assert str(tmp_path / "out" / "2017" / "bao_cao.html") in result.output

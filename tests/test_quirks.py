@@ -12,7 +12,7 @@ import openpyxl
 import pytest
 from builders import clean_values, column_of, unit_row, write_clean
 
-from pipelines.sample import QUIRKS, apply_quirk
+from pipelines.quirks import QUIRKS, apply_quirk
 from pipelines.validate import check_workbook
 from schemas.periods import parse_period
 

@@ -11,7 +11,8 @@ from python_calamine import CalamineWorkbook
 
 from pipelines.form import (CODE_ROW, COVER_SHEET, FIRST_DATA_ROW, TOTAL_LABEL, locate_table,
                             total_row, write_form)
-from pipelines.sample import DEFECTS, QUIRKS, apply_quirk, generate, simulate_values, swap_tone
+from pipelines.quirks import QUIRKS, apply_quirk, swap_tone
+from pipelines.sample import DEFECTS, generate, simulate_values
 from schemas.catalogue import load_catalogue
 from schemas.periods import parse_period
 from schemas.units import load_registry
