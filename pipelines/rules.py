@@ -19,7 +19,7 @@ from pipelines.values import parse_cell
 from schemas.catalogue import Catalogue, Sheet
 from schemas.models import ROW, UNIT, check_rule, relations_model, sheet_model
 from schemas.periods import Period
-from schemas.units import _DISTRICT_PREFIXES, Unit, normalise_code, split_prefix
+from schemas.units import DISTRICT_PREFIXES, Unit, normalise_code, split_prefix
 
 TYPE_WORDS = {"int": "số nguyên không âm", "money": "số tiền (triệu đồng, tối đa 2 chữ số thập phân)",
               "flag": "1 (đạt) hoặc 0 (chưa đạt)", "year": "năm (4 chữ số)"}
@@ -44,7 +44,7 @@ class Where:
 def _name_key(name: str) -> tuple[str | None, str]:
     kind, key = split_prefix(name)
     if kind is None:
-        _, key = split_prefix(name, _DISTRICT_PREFIXES)
+        _, key = split_prefix(name, DISTRICT_PREFIXES)
     return kind, key
 
 

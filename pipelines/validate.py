@@ -5,6 +5,7 @@
 """
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -27,6 +28,7 @@ ACCEPTED, PARTIAL, REJECTED = "accepted", "partial", "rejected"
 SHEET_ABSENT = "absent"  # the district has no unit for the sheet and sent no rows: not counted
 
 VALUE_COLUMNS = ["sheet", "unit_code", "indicator", "value", "cell"]
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -82,17 +84,28 @@ def check_workbook(path: Path, *, catalogue: Catalogue, registry: Registry,
     """Check one workbook; `name` is how findings name the file (default: its name)."""
     path = Path(path)
     name = name or path.name
-    stat = path.stat()
-    result = WorkbookResult(file=name, sha256=sha256_of(path), mtime=stat.st_mtime)
-    where = Where(name, "")
+    try:
+        result = WorkbookResult(file=name, sha256=sha256_of(path), mtime=path.stat().st_mtime)
+    except OSError as exc:
+        result = WorkbookResult(file=name, sha256="", mtime=0.0)
+        return _unreadable(result, f"không mở được tệp ({exc.strerror or exc})")
     try:
         book = open_workbook(path, max_file_mb=max_file_mb, max_rows=max_rows)
-        _check_book(book, result, where, catalogue, registry, expected_period)
+        _check_book(book, result, Where(name, ""), catalogue, registry, expected_period)
     except UnreadableWorkbook as exc:
-        result.findings.append(Where(name, result.district_code)(
-            "R18", f"Không đọc được tệp: {exc}. Hãy lưu lại tệp dạng .xlsx và gửi lại."))
-        result.sheets = {}
-        result.status = REJECTED
+        return _unreadable(result, str(exc))
+    except Exception as exc:  # a file no rule foresaw must cost one finding, not the run
+        log.exception("unexpected failure checking %s", path)
+        return _unreadable(result, f"nội dung bất thường, không xử lý được ({type(exc).__name__})")
+    return result
+
+
+def _unreadable(result: WorkbookResult, why: str) -> WorkbookResult:
+    """R18: the whole workbook is rejected with one finding."""
+    result.findings = [Where(result.file, result.district_code)(
+        "R18", f"Không đọc được tệp: {why}. Hãy lưu lại tệp dạng .xlsx và gửi lại.")]
+    result.sheets = {}
+    result.status = REJECTED
     return result
 
 
@@ -163,7 +176,7 @@ def _check_book(book, result: WorkbookResult, where: Where, catalogue: Catalogue
         raw = {(rec.row, c): v for rec in table.rows for c, (v, _) in rec.cells.items()}
         found_here += unit_findings + parse_findings
         found_here += rules.schema_findings(values, sheet, here, unreadable, raw)
-        found_here += rules.year_findings(values, sheet, _period(result), here)
+        found_here += rules.year_findings(values, sheet, period, here)
         found_here += rules.recognition_findings(values, sheet, here)
         found_here += rules.total_findings(table, values, sheet, here)
         result.findings += found_here
@@ -188,10 +201,6 @@ def _cell_order(cell: str) -> tuple[int, int]:
         return (0, 0)
     row, col = coordinate_to_tuple(cell)
     return (row, col)
-
-
-def _period(result: WorkbookResult) -> Period:
-    return parse_period(result.period)
 
 
 def _decide(result: WorkbookResult) -> None:

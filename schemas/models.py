@@ -134,7 +134,7 @@ class AggregatesModel(pa.DataFrameModel):
 
 class SubmissionsModel(pa.DataFrameModel):
     file: Series[str] = pa.Field(unique=True)
-    sha256: Series[str] = pa.Field(str_length={"min_value": 64, "max_value": 64})
+    sha256: Series[str] = pa.Field(str_matches=r"^([0-9a-f]{64})?$")  # empty: file not readable
     district_code: Series[str]
     period: Series[str]
     status: Series[str] = pa.Field(

@@ -30,7 +30,7 @@ _UNIT_PREFIXES = [  # (folded prefix, unit type); longer first
     ("thị trấn", "thị trấn"), ("phường", "phường"), ("xã", "xã"),
     ("tt.", "thị trấn"), ("tt", "thị trấn"), ("p.", "phường"), ("x.", "xã"),
 ]
-_DISTRICT_PREFIXES = [
+DISTRICT_PREFIXES = [
     ("thành phố", "thành phố"), ("thị xã", "thị xã"), ("quận", "quận"), ("huyện", "huyện"),
     ("tp.", "thành phố"), ("tp", "thành phố"), ("q.", "quận"), ("h.", "huyện"),
 ]
@@ -112,13 +112,13 @@ class Registry:
         found = self.district(code, period) if code else None
         if found or not name:
             return found
-        _, key = split_prefix(str(name), _DISTRICT_PREFIXES)
+        _, key = split_prefix(str(name), DISTRICT_PREFIXES)
         hits = [d for d in self.districts(period)
-                if split_prefix(d.name, _DISTRICT_PREFIXES)[1] == key]
+                if split_prefix(d.name, DISTRICT_PREFIXES)[1] == key]
         if not hits:
             akey = ascii_fold(key)
             hits = [d for d in self.districts(period)
-                    if ascii_fold(split_prefix(d.name, _DISTRICT_PREFIXES)[1]) == akey]
+                    if ascii_fold(split_prefix(d.name, DISTRICT_PREFIXES)[1]) == akey]
         return hits[0] if len(hits) == 1 else None
 
 
@@ -132,7 +132,7 @@ def _unit_type(name: str, listed: str) -> str:
 
 
 def _district_type(name: str, listed: str) -> str:
-    kind, _ = split_prefix(name, _DISTRICT_PREFIXES)
+    kind, _ = split_prefix(name, DISTRICT_PREFIXES)
     return kind or listed
 
 

@@ -229,3 +229,27 @@ def test_finding_messages_are_vietnamese(copy):
     f = check(copy(**{f"{GN}!{addr}": "abc"})).findings[0]
     assert f.severity == "error" and f.value == "abc" and "Cột GN01" in f.message
     assert f.file == "case.xlsx" and f.district_code == D
+
+
+def test_unforeseen_failure_costs_one_finding(clean, monkeypatch):
+    from pipelines import validate
+
+    def boom(*args, **kwargs):
+        raise KeyError("something no rule foresaw")
+
+    monkeypatch.setattr(validate.rules, "total_findings", boom)
+    result = check(clean)
+    assert found(result) == {("R18", "", "")} and result.status == "rejected"
+    assert "KeyError" in result.findings[0].message
+
+
+def test_file_that_cannot_be_opened(clean, monkeypatch):
+    from pipelines import validate
+
+    def denied(path):
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr(validate, "sha256_of", denied)
+    result = check(clean)
+    assert found(result) == {("R18", "", "")} and result.sha256 == ""
+    assert "Permission denied" in result.findings[0].message
