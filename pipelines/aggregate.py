@@ -103,8 +103,8 @@ def _finish(kind: str, g: pd.DataFrame, scale: float) -> tuple[pd.Series, pd.Ser
     """From summed app/use/num/den per org unit to (value, complete)."""
     complete = g["use"] == g["app"]
     none_usable = g["use"] == 0
-    if kind == "sum":
-        value = g["num"].where(~none_usable)
+    if kind == "sum":  # over no unit of the kind: 0, as a count would be
+        value = g["num"].where(~none_usable | (g["app"] == 0))
     elif kind == "partial_sum":  # sum of what was reported, empty when nothing was
         value = g["num"].where(g["den"] > 0)
     elif kind == "count":
@@ -140,12 +140,9 @@ def aggregate(values: pd.DataFrame, accepted: pd.DataFrame, registry: Registry, 
                 g = c.drop(columns="kind").sum().to_frame(CITY_CODE).T
                 names = pd.Series({CITY_CODE: CITY_NAME})
             value, complete = _finish(c["kind"].iloc[0], g, scales.get(code, 1.0))
-            # Base sums exist where the level has units of the sheet's kind; derived
-            # indicators at every district and the city (a count over no unit is 0).
-            if level == "unit" or code in catalogue.indicators:
-                keep = g["app"] > 0
-            else:
-                keep = pd.Series(True, index=g.index)
+            # A unit carries what applies to it; every district and the city carry every
+            # summed and derived indicator (over no unit of the kind a sum or count is 0).
+            keep = g["app"] > 0 if level == "unit" else pd.Series(True, index=g.index)
             rows[code] = pd.DataFrame({"org_unit_code": g.index.astype(str), "org_unit_name":
                                        names.reindex(g.index).values, "value": value.values,
                                        "complete": complete.values})[keep.values]
