@@ -21,7 +21,7 @@ from pipelines import charts
 from pipelines.atomic import write_text
 from pipelines.findings import RULES
 from pipelines.submissions import STATUS_VI
-from pipelines.text import vn_flexible, vn_number
+from pipelines.text import vn_number
 from schemas.catalogue import Catalogue, load_catalogue
 from schemas.periods import Period, PeriodError, parse_period
 from schemas.units import CITY_CODE, load_registry
@@ -121,13 +121,14 @@ class Section:
 
 
 def fmt_value(value: float, fmt: str, signed: bool = False) -> str:
-    """Vietnamese display of a value: ints no decimals, money up to 2, rates 2 with %."""
+    """Vietnamese display of a value: ints no decimals; money, rates (with %) and means with
+    exactly 2, so that a table's column lines up."""
     if value is None or math.isnan(value):
         return MISSING
     shown = round(value, 0 if fmt == "int" else 2)  # the sign of what is shown: no `−0,00`
-    text = {"int": lambda v: vn_number(v, 0), "money": lambda v: vn_flexible(v, 2),
+    text = {"int": lambda v: vn_number(v, 0), "money": lambda v: vn_number(v, 2),
             "rate": lambda v: vn_number(v, 2) + ("" if signed else "%"),
-            "mean": lambda v: vn_flexible(v, 2)}[fmt](abs(shown) if signed else value)
+            "mean": lambda v: vn_number(v, 2)}[fmt](abs(shown) if signed else value)
     if signed:
         sign = "+" if shown > 0 else "−" if shown < 0 else ""
         return sign + text + (" điểm %" if fmt == "rate" else "")

@@ -190,7 +190,7 @@ def test_numbers_in_vietnamese_format(report):
     assert _cell(tables, gn, "Toàn thành phố", "Tổng số hộ dân cư (hộ)") == "604.813"
     assert _cell(tables, gn, "Huyện Vĩnh Bảo", "Tỷ lệ hộ nghèo (%)") == "4,56%"
     nl, fund = "2. Nguồn lực", 'Quỹ "Vì người nghèo" vận động được (triệu đồng)'
-    assert _cell(tables, nl, "Huyện Tiên Lãng", fund) == "1.234,5"
+    assert _cell(tables, nl, "Huyện Tiên Lãng", fund) == "1.234,50"
     assert _cell(tables, nl, "Huyện Vĩnh Bảo", fund) == "310,25"
     assert _cell(tables, nl, "Toàn thành phố", "Tổng nguồn lực huy động (triệu đồng)") == "5.291"
     ntm = "5. Nông thôn mới"
@@ -304,7 +304,7 @@ def test_change_since_previous_period(tmp_path):
     assert _cell(parser.tables, "4. Giảm nghèo", "Toàn thành phố", header) == "−0,10 điểm %"
     # a flow compares with the same half of the year before
     header = "Tổng nguồn lực huy động: thay đổi so với 6 tháng đầu năm 2018"
-    assert _cell(parser.tables, "2. Nguồn lực", "Huyện Tiên Lãng", header) == "0"
+    assert _cell(parser.tables, "2. Nguồn lực", "Huyện Tiên Lãng", header) == "0,00"
     html = paths["html"].read_text(encoding="utf-8")
     assert "6 tháng đầu năm 2019" in html
 
@@ -312,7 +312,7 @@ def test_change_since_previous_period(tmp_path):
 def test_format_rules():
     assert fmt_value(4348.0, "int") == "4.348"
     assert fmt_value(0.7189, "rate") == "0,72%"
-    assert fmt_value(1234.5, "money") == "1.234,5"
+    assert fmt_value(1234.5, "money") == "1.234,50"
     assert fmt_value(NAN, "money") == "–"
     assert fmt_value(-0.1, "rate", signed=True) == "−0,10 điểm %"
     assert fmt_value(12.0, "int", signed=True) == "+12"
