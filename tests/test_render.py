@@ -192,7 +192,7 @@ def test_numbers_in_vietnamese_format(report):
     nl, fund = "2. Nguồn lực", 'Quỹ "Vì người nghèo" vận động được (triệu đồng)'
     assert _cell(tables, nl, "Huyện Tiên Lãng", fund) == "1.234,50"
     assert _cell(tables, nl, "Huyện Vĩnh Bảo", fund) == "310,25"
-    assert _cell(tables, nl, "Toàn thành phố", "Tổng nguồn lực huy động (triệu đồng)") == "5.291"
+    assert _cell(tables, nl, "Toàn thành phố", "Tổng nguồn lực huy động (triệu đồng)") == "5.291,00"
     ntm = "5. Nông thôn mới"
     mean = "Số tiêu chí đạt bình quân một xã (tiêu chí)"
     assert _cell(tables, ntm, "Toàn thành phố", mean) == "17,69"
