@@ -16,7 +16,7 @@ from pathlib import Path
 
 from openpyxl.utils import get_column_letter
 
-from pipelines.text import ascii_fold, fold
+from pipelines.text import ascii_fold, fold, vn_number
 from schemas.catalogue import Catalogue, Indicator, Sheet
 
 COVER_NAME = "Thông tin"
@@ -30,6 +30,7 @@ COVER_LABELS = {  # field -> label in column A
     "form_version": "Phiên bản biểu mẫu",
 }
 HEADER_SCAN_ROWS = 60
+MAX_COLUMNS = 2_000
 ID_COLUMNS = {"stt": ("stt", "tt", "số tt", "số thứ tự"),
               "ma_dv": ("mã đv", "mã đơn vị", "mã", "mã số"),
               "ten_dv": ("tên đơn vị", "tên", "đơn vị", "tên xã, phường, thị trấn")}
@@ -69,14 +70,11 @@ class Workbook:
         if name not in self._grids:
             try:
                 sheet = self._book.get_sheet_by_name(name)
-                height, width = sheet.height, sheet.width
-                end = getattr(sheet, "end", None)
-                if end and (end[0] + 1 > self.max_rows or end[1] + 1 > 2_000):
+                rows, cols = (sheet.end[0] + 1, sheet.end[1] + 1) if sheet.end else (0, 0)
+                if rows > self.max_rows or cols > MAX_COLUMNS:
                     raise UnreadableWorkbook(
-                        f"trang '{name}' quá lớn ({end[0] + 1:,} dòng × {end[1] + 1:,} cột), "
-                        f"vượt giới hạn {self.max_rows:,} dòng".replace(",", "."))
-                if height > self.max_rows or width > 2_000:
-                    raise UnreadableWorkbook(f"trang '{name}' quá lớn")
+                        f"trang '{name}' quá lớn ({vn_number(rows)} dòng × {vn_number(cols)} cột; "
+                        f"giới hạn {vn_number(self.max_rows)} dòng, {vn_number(MAX_COLUMNS)} cột)")
                 self._grids[name] = sheet.to_python(skip_empty_area=False)
             except UnreadableWorkbook:
                 raise

@@ -253,3 +253,10 @@ def test_file_that_cannot_be_opened(clean, monkeypatch):
     result = check(clean)
     assert found(result) == {("R18", "", "")} and result.sha256 == ""
     assert "Permission denied" in result.findings[0].message
+
+
+def test_sheet_over_the_row_limit(clean):
+    result = check_workbook(clean, catalogue=_cat(), registry=_reg(),
+                            expected_period=parse_period(P), max_rows=10)
+    assert found(result) == {("R18", "", "")}
+    assert "quá lớn" in result.findings[0].message
