@@ -127,3 +127,14 @@ def test_someone_elses_workbook(tmp_path, catalogue, registry):
     got = _numbers(result)
     assert got[("GN", "318", "GN01")] == values["GN"]["318"]["GN01"]
     assert len(got) == sum(len(r) for s in values.values() for r in s.values())
+
+
+def test_legacy_xls(catalogue, registry):
+    """A real legacy .xls (BIFF8, written by xlwt), kept small in tests/data."""
+    path = Path(__file__).parent / "data" / "legacy_bach_long_vi_2017.xls"
+    result = check_workbook(path, catalogue=catalogue, registry=registry,
+                            expected_period=parse_period("2017"))
+    assert result.findings == [] and result.status == "accepted"
+    want = {(s, u, c): v for s, units in clean_values("318", "2017").items()
+            for u, row in units.items() for c, v in row.items()}
+    assert _numbers(result) == want
