@@ -309,6 +309,8 @@ def read_table(grid: list[list], sheet: Sheet, sheet_name: str) -> Table:
     missing = [c for c in sheet.codes if c not in columns]
     rows: list[DataRow] = []
     total: DataRow | None = None
+    while start < len(grid) and _is_numbering_row(grid[start]):
+        start += 1
     for r in range(start, len(grid)):
         row = grid[r]
         texts = [fold(v) for v in row if isinstance(v, str) and v.strip()]
@@ -324,6 +326,20 @@ def read_table(grid: list[list], sheet: Sheet, sheet_name: str) -> Table:
         rows.append(rec)
     return Table(sheet=sheet_name, header_row=header_row, code_row=code_row, columns=columns,
                  missing=missing, rows=rows, total=total)
+
+
+_NUMBERING = re.compile(r"^\(?([A-Za-z]|\d{1,3})\)?$")
+
+
+def _is_numbering_row(row: list) -> bool:
+    """A row of column numbers under the header (`A B C 1 2 3…` or `(1) (2) (3)…`), as many
+    Vietnamese forms carry: not a unit row. Its numbers rise one by one."""
+    cells = [str(int(v)) if isinstance(v, float) and v.is_integer() else str(v).strip()
+             for v in row if not _is_blank(v)]
+    if len(cells) < 3 or not all(_NUMBERING.match(c) for c in cells):
+        return False
+    numbers = [int(c.strip("()")) for c in cells if c.strip("()").isdigit()]
+    return len(numbers) >= 2 and all(b == a + 1 for a, b in zip(numbers, numbers[1:]))
 
 
 def _data_row(row: list, r: int, columns: dict[str, int], sheet: Sheet) -> DataRow:

@@ -79,8 +79,19 @@ def _xlsm(src: Path, out: Path) -> Path:
     return target
 
 
+def _numbering_row(src: Path, out: Path) -> Path:
+    """A row of column numbers under the code row: `A B C 1 2 3 …`, as many forms have."""
+    wb = openpyxl.load_workbook(src)
+    for ws in wb.worksheets[1:]:
+        ws.insert_rows(7)
+        for c in range(1, ws.max_column + 1):
+            ws.cell(7, c).value = "ABC"[c - 1] if c <= 3 else f"({c - 3})"
+    wb.save(out)
+    return out
+
+
 EXTRA = {"cached_formula": _cached_formula, "sheet_names_nfd_spaced": _sheet_names_nfd_spaced,
-         "xlsm_extension": _xlsm}
+         "xlsm_extension": _xlsm, "numbering_row": _numbering_row}
 
 
 @pytest.mark.parametrize("quirk", sorted(QUIRKS) + sorted(EXTRA))
