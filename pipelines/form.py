@@ -31,7 +31,7 @@ from openpyxl.worksheet.datavalidation import DataValidation
 from openpyxl.worksheet.dimensions import DimensionHolder
 
 from pipelines.atomic import atomic_path
-from pipelines.xlsx import set_text
+from pipelines.xlsx import NUMBER_FORMATS, set_text
 from schemas.catalogue import Catalogue, Sheet, load_catalogue
 from schemas.periods import Period, parse_period
 from schemas.units import Registry, Unit, load_registry
@@ -64,7 +64,6 @@ FREEZE_CELL = "D7"
 TOTAL_LABEL = "Tổng cộng"
 NOTES_PREFIX = "Ghi chú:"
 NOTES_GAP = 2  # the notes row is this many rows below the total row (one blank row between)
-NUMBER_FORMATS = {"int": "#,##0", "money": "#,##0.00", "flag": "0", "year": "0"}
 
 _VALIDATION = {  # type -> DataValidation arguments and the Vietnamese error message
     "int": (dict(type="whole", operator="greaterThanOrEqual", formula1="0"),

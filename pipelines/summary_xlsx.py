@@ -20,14 +20,12 @@ from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
 from openpyxl.utils import get_column_letter
 
 from pipelines.atomic import atomic_path
-from pipelines.xlsx import set_text
+from pipelines.xlsx import NUMBER_FORMATS, set_text
 
 if TYPE_CHECKING:
     from pipelines.render import Cell, Section
     from schemas.catalogue import Catalogue
 
-NUMBER_FORMATS = {"int": "#,##0", "money": "#,##0.00", "rate": "0.00", "mean": "#,##0.00",
-                  "year": "0", "flag": "0"}
 CHANGE_FORMATS = {"int": "+#,##0;-#,##0;0", "money": "+#,##0.00;-#,##0.00;0.00",
                   "rate": "+0.00;-0.00;0.00", "mean": "+#,##0.00;-#,##0.00;0.00"}
 LEVELS = {"city": "Thành phố", "district": "Quận, huyện", "unit": "Xã, phường, thị trấn"}
