@@ -137,24 +137,31 @@ class SheetValues:
 
     frame: pd.DataFrame
     cells: dict[tuple[int, str], str]  # (row, code) -> address
+    raw: dict[tuple[int, str], object]  # (row, code) -> the cell's value as typed
     invalid: set[tuple[int, str]] = field(default_factory=set)  # cells with an R01/R02 finding
+
+    @property
+    def invalid_columns(self) -> set[str]:
+        return {code for _, code in self.invalid}
 
 
 def parse_values(table: Table, sheet: Sheet, resolved: dict[int, Unit], where: Where
-                 ) -> tuple[SheetValues, list[Finding], set[tuple[int, str]]]:
-    """Turn every data row's cells into floats; cells that are no number at all -> R01."""
+                 ) -> tuple[SheetValues, list[Finding]]:
+    """Turn every data row's cells into floats; cells that are no number at all -> R01
+    (left NaN and marked invalid)."""
     out: list[Finding] = []
-    unreadable: set[tuple[int, str]] = set()
-    records, cells = [], {}
+    invalid: set[tuple[int, str]] = set()
+    records, cells, raws = [], {}, {}
     types = {i.code: i.type for i in sheet.indicators}
     for rec in table.rows:
         unit = resolved.get(rec.row)
         row = {ROW: rec.row + 1, UNIT: unit.code if unit else ""}
         for code, (raw, addr) in rec.cells.items():
             cells[(rec.row, code)] = addr
+            raws[(rec.row, code)] = raw
             parsed = parse_cell(raw, types[code])
             if parsed.problem:
-                unreadable.add((rec.row, code))
+                invalid.add((rec.row, code))
                 out.append(where("R01", f"Cột {code} ({_label(sheet, code)}): {parsed.problem}; "
                                         f"cần {TYPE_WORDS[types[code]]}.", addr, raw))
             row[code] = parsed.value
@@ -163,21 +170,17 @@ def parse_values(table: Table, sheet: Sheet, resolved: dict[int, Unit], where: W
                                       index=[rec.row for rec in table.rows])
     frame[sheet.codes] = frame[sheet.codes].astype("float64")
     frame[ROW] = frame[ROW].astype("int64")
-    return SheetValues(frame, cells), out, unreadable
+    return SheetValues(frame, cells, raws, invalid), out
 
 
-def schema_findings(values: SheetValues, sheet: Sheet, where: Where,
-                    unreadable: set[tuple[int, str]], raw: dict[tuple[int, str], object]
-                    ) -> list[Finding]:
+def schema_findings(values: SheetValues, sheet: Sheet, where: Where) -> list[Finding]:
     """R01/R02 from the sheet's pandera model (lazy: every failure, not the first).
 
-    Cells at fault are set to NaN in `values.frame`, so that no later rule
-    (relations, totals) reasons from a value already known to be wrong.
+    One finding per cell. Cells at fault are set to NaN in `values.frame` and marked
+    invalid, so that no later rule (relations, totals) reasons from a value already
+    known to be wrong.
     """
     model = sheet_model(sheet)
-    for idx, code in unreadable:
-        values.frame.at[idx, code] = float("nan")
-        values.invalid.add((idx, code))
     try:
         model.validate(values.frame, lazy=True)
         return []
@@ -185,21 +188,20 @@ def schema_findings(values: SheetValues, sheet: Sheet, where: Where,
         cases = exc.failure_cases
     out: list[Finding] = []
     types = {i.code: i.type for i in sheet.indicators}
-    seen: set[tuple[int, str]] = set()
     for case in cases.itertuples(index=False):
         code, idx = case.column, case.index
         if code not in types or idx is None or pd.isna(idx):
             continue
         key = (int(idx), code)
-        if key in unreadable or key in seen:
+        if key in values.invalid:
             continue
-        seen.add(key)
         values.frame.at[key[0], code] = float("nan")
         values.invalid.add(key)
         rule, why = check_rule(str(case.check))
         message = (f"Cột {code} ({_label(sheet, code)}): {why}"
                    + ("" if rule == "R02" else f"; cần {TYPE_WORDS[types[code]]}") + ".")
-        out.append(where(rule, message, values.cells.get(key, ""), raw.get(key, case.failure_case)))
+        out.append(where(rule, message, values.cells.get(key, ""),
+                         values.raw.get(key, case.failure_case)))
     return out
 
 
@@ -250,13 +252,13 @@ def total_findings(table: Table, values: SheetValues, sheet: Sheet, where: Where
     """R13: the total row against the sum of the unit rows (flags: the count of 1s)."""
     if table.total is None:
         return []
-    out = []
+    out, bad_columns = [], values.invalid_columns
     for ind in sheet.indicators:
         raw, addr = table.total.cells.get(ind.code, (None, ""))
         if ind.type == "year":
             continue
         stated = parse_cell(raw, "money").value
-        if stated is None or any(c == ind.code for _, c in values.invalid):
+        if stated is None or ind.code in bad_columns:
             continue  # blank, a formula saved without its value, or a column with bad cells
         col = values.frame[ind.code]
         expected = (col == 1).sum() if ind.type == "flag" else col.sum()

@@ -172,10 +172,9 @@ def _check_book(book, result: WorkbookResult, where: Where, catalogue: Catalogue
             ind = catalogue.indicators[code]
             found_here.append(here("R02", f"Biểu thiếu cột “{ind.label}” (mã {code}).", "", code))
         resolved, unit_findings = rules.resolve_rows(table, sheet, index, here)
-        values, parse_findings, unreadable = rules.parse_values(table, sheet, resolved, here)
-        raw = {(rec.row, c): v for rec in table.rows for c, (v, _) in rec.cells.items()}
+        values, parse_findings = rules.parse_values(table, sheet, resolved, here)
         found_here += unit_findings + parse_findings
-        found_here += rules.schema_findings(values, sheet, here, unreadable, raw)
+        found_here += rules.schema_findings(values, sheet, here)
         found_here += rules.year_findings(values, sheet, period, here)
         found_here += rules.recognition_findings(values, sheet, here)
         found_here += rules.total_findings(table, values, sheet, here)
