@@ -66,7 +66,6 @@ def period_tables(results: list[WorkbookResult], period: str) -> dict:
         if not v.empty:
             values.append(v.assign(district_code=r.district_code, file=r.file, sha256=r.sha256))
     return {
-        "statuses": statuses,
         "submissions": submissions_frame(results, statuses, period),
         "sheets": pd.DataFrame(sheets, columns=SHEET_COLUMNS),
         "values": (pd.concat(values, ignore_index=True)[VALUE_COLUMNS] if values

@@ -61,37 +61,38 @@ def _insert(con: duckdb.DuckDBPyConnection, table: str, frame: pd.DataFrame, per
     con.unregister("_frame")
 
 
+@contextmanager
+def _transaction(path: Path) -> Iterator[duckdb.DuckDBPyConnection]:
+    """A connection whose work commits as a whole or not at all."""
+    with connect(path) as con:
+        con.execute("BEGIN TRANSACTION")
+        try:
+            yield con
+            con.execute("COMMIT")
+        except BaseException:
+            con.execute("ROLLBACK")
+            raise
+
+
 def write_period(path: Path, period: str, run_id: str, *, submissions: pd.DataFrame,
                  sheets: pd.DataFrame, values: pd.DataFrame, findings: pd.DataFrame) -> None:
     """Replace everything recorded for `period`, in one transaction."""
-    with connect(path) as con:
-        con.execute("BEGIN TRANSACTION")
-        try:
-            for table in PERIOD_TABLES:
-                con.execute(f"DELETE FROM {table} WHERE period = ?", [period])
-            _insert(con, "submissions", submissions.assign(run_id=run_id), period)
-            _insert(con, "sheets", sheets, period)
-            _insert(con, "unit_values", values, period)
-            _insert(con, "findings", findings, period)
-            con.execute("INSERT INTO runs VALUES (?, ?, ?, ?)",
-                        [run_id, period, datetime.now(timezone.utc).replace(tzinfo=None),
-                         len(submissions)])
-            con.execute("COMMIT")
-        except BaseException:
-            con.execute("ROLLBACK")
-            raise
+    with _transaction(path) as con:
+        for table in PERIOD_TABLES:
+            con.execute(f"DELETE FROM {table} WHERE period = ?", [period])
+        _insert(con, "submissions", submissions.assign(run_id=run_id), period)
+        _insert(con, "sheets", sheets, period)
+        _insert(con, "unit_values", values, period)
+        _insert(con, "findings", findings, period)
+        con.execute("INSERT INTO runs VALUES (?, ?, ?, ?)",
+                    [run_id, period, datetime.now(timezone.utc).replace(tzinfo=None),
+                     len(submissions)])
 
 
 def write_aggregates(path: Path, period: str, aggregates: pd.DataFrame) -> None:
-    with connect(path) as con:
-        con.execute("BEGIN TRANSACTION")
-        try:
-            con.execute("DELETE FROM aggregates WHERE period = ?", [period])
-            _insert(con, "aggregates", aggregates, period)
-            con.execute("COMMIT")
-        except BaseException:
-            con.execute("ROLLBACK")
-            raise
+    with _transaction(path) as con:
+        con.execute("DELETE FROM aggregates WHERE period = ?", [period])
+        _insert(con, "aggregates", aggregates, period)
 
 
 def read_period(path: Path, period: str) -> tuple[pd.DataFrame, pd.DataFrame]:
