@@ -135,22 +135,22 @@ def match_sheets(names: list[str], catalogue: Catalogue) -> tuple[str | None, di
     keys = {n: _name_keys(n) for n in names}
     taken: set[str] = set()
 
-    def find(display: str, bare_name: str) -> str | None:
-        want = _name_keys(bare_name)
-        for exact in (True, False):  # exact folded match first, then without diacritics
+    def find(name: str) -> str | None:
+        """`name` without its number: folded match first, then without diacritics."""
+        want = _name_keys(name)
+        for exact in (True, False):
             for n in names:
                 if n in taken:
                     continue
-                if fold(n) == fold(display) or keys[n][0] == want[0] or (
-                        not exact and keys[n][1] == want[1]):
+                if keys[n][0] == want[0] or (not exact and keys[n][1] == want[1]):
                     taken.add(n)
                     return n
         return None
 
-    cover = find(COVER_NAME, COVER_NAME)
+    cover = find(COVER_NAME)
     found = {}
     for sheet in catalogue.sheets:
-        n = find(sheet.display_name, sheet.name)
+        n = find(sheet.name)
         if n is not None:
             found[sheet.key] = n
     return cover, found
