@@ -43,8 +43,20 @@ def write_aggregates_csv(path: Path, aggregates: pd.DataFrame) -> None:
 
 
 def write_submissions_csv(path: Path, submissions: pd.DataFrame) -> None:
-    write_text(path, _csv_text(SubmissionsModel.validate(submissions.copy())))
+    """The contract's columns only; the record keeps more (made_on, received_at)."""
+    columns = list(SubmissionsModel.to_schema().columns)
+    write_text(path, _csv_text(SubmissionsModel.validate(submissions[columns].copy())))
 
 
 def write_findings_csv(path: Path, findings: pd.DataFrame) -> None:
     write_text(path, _csv_text(FindingsModel.validate(findings.copy())))
+
+
+def write_completeness_csv(path: Path, frame: pd.DataFrame) -> None:
+    """Who reported: dates as ISO, rates as plain decimals, empty when missing."""
+    out = frame.copy()
+    for col in ("first_received", "deadline"):
+        out[col] = [v.isoformat() if hasattr(v, "isoformat") else "" for v in out[col]]
+    for col in ("reporting_rate", "on_time_rate", "accepted_rate"):
+        out[col] = [plain_number(v) for v in out[col]]
+    write_text(path, _csv_text(out))

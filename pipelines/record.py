@@ -2,6 +2,9 @@
 
 A period is written in one transaction that first deletes what an earlier run
 wrote for it, so rerunning a period replaces its values and never duplicates them.
+`submission_log` is the exception: every run appends what it saw (each version of
+each file, its status, when it was received), and nothing is ever deleted from it,
+so which file was used for which period, and when, stays on record.
 """
 from __future__ import annotations
 
@@ -28,6 +31,9 @@ CREATE TABLE IF NOT EXISTS unit_values (
 CREATE TABLE IF NOT EXISTS findings (
     period VARCHAR, file VARCHAR, district_code VARCHAR, sheet VARCHAR, cell VARCHAR,
     rule VARCHAR, severity VARCHAR, value VARCHAR, message VARCHAR);
+CREATE TABLE IF NOT EXISTS submission_log (
+    run_id VARCHAR, run_at TIMESTAMP, period VARCHAR, file VARCHAR, sha256 VARCHAR,
+    district_code VARCHAR, made_on DATE, received_at TIMESTAMP, status VARCHAR);
 CREATE TABLE IF NOT EXISTS aggregates (
     period VARCHAR, level VARCHAR, org_unit_code VARCHAR, org_unit_name VARCHAR,
     indicator VARCHAR, value DOUBLE, complete BOOLEAN);
@@ -76,17 +82,18 @@ def _transaction(path: Path) -> Iterator[duckdb.DuckDBPyConnection]:
 
 def write_period(path: Path, period: str, run_id: str, *, submissions: pd.DataFrame,
                  sheets: pd.DataFrame, values: pd.DataFrame, findings: pd.DataFrame) -> None:
-    """Replace everything recorded for `period`, in one transaction."""
+    """Replace everything recorded for `period` and log the run's submissions, in one
+    transaction."""
+    now = datetime.now(timezone.utc).replace(tzinfo=None)
     with _transaction(path) as con:
         for table in PERIOD_TABLES:
             con.execute(f"DELETE FROM {table} WHERE period = ?", [period])
         _insert(con, "submissions", submissions.assign(run_id=run_id), period)
+        _insert(con, "submission_log", submissions.assign(run_id=run_id, run_at=now), period)
         _insert(con, "sheets", sheets, period)
         _insert(con, "unit_values", values, period)
         _insert(con, "findings", findings, period)
-        con.execute("INSERT INTO runs VALUES (?, ?, ?, ?)",
-                    [run_id, period, datetime.now(timezone.utc).replace(tzinfo=None),
-                     len(submissions)])
+        con.execute("INSERT INTO runs VALUES (?, ?, ?, ?)", [run_id, period, now, len(submissions)])
 
 
 def write_aggregates(path: Path, period: str, aggregates: pd.DataFrame) -> None:
@@ -103,6 +110,34 @@ def read_period(path: Path, period: str) -> tuple[pd.DataFrame, pd.DataFrame]:
         accepted = con.execute("SELECT district_code, sheet FROM sheets "
                                "WHERE period = ? AND status = 'accepted'", [period]).df()
     return values, accepted
+
+
+def read_values(path: Path) -> pd.DataFrame:
+    """Every accepted unit value on record: period, district_code, unit_code, indicator, value."""
+    with connect(path, read_only=True) as con:
+        return con.execute("SELECT period, district_code, unit_code, indicator, value "
+                           "FROM unit_values").df()
+
+
+def read_versions(path: Path, period: str | None = None, district_code: str | None = None
+                  ) -> pd.DataFrame:
+    """Each version (file content) ever seen: first and last run that saw it, its latest status."""
+    where, args = [], []
+    if period:
+        where.append("period = ?")
+        args.append(period)
+    if district_code:
+        where.append("district_code = ?")
+        args.append(district_code)
+    clause = f"WHERE {' AND '.join(where)}" if where else ""
+    with connect(path, read_only=True) as con:
+        return con.execute(f"""
+            SELECT period, district_code, file, sha256, any_value(made_on) AS made_on,
+                   min(received_at) AS received_at, min(run_at) AS first_seen,
+                   max(run_at) AS last_seen, arg_max(status, run_at) AS status, count(*) AS runs
+            FROM submission_log {clause}
+            GROUP BY period, district_code, file, sha256
+            ORDER BY period, district_code, first_seen, file""", args).df()
 
 
 def read_aggregates(path: Path, periods: list[str] | None = None) -> pd.DataFrame:

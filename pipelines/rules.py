@@ -17,6 +17,7 @@ from pipelines.ingest import DataRow, Table
 from pipelines.text import ascii_fold, vn_flexible
 from pipelines.values import parse_cell
 from schemas.catalogue import Catalogue, Sheet
+from schemas.checks import CostPerHouse
 from schemas.models import ROW, UNIT, check_rule, relations_model, sheet_model
 from schemas.periods import Period
 from schemas.units import DISTRICT_PREFIXES, Unit, normalise_code, split_prefix
@@ -306,3 +307,34 @@ def _relation_text(rel) -> str:
     op = "=" if rel.op == "==" else "≤"
     return f"Điều kiện {side(rel.left)} {op} {side(rel.right)}"
 
+
+
+def cost_findings(values: SheetValues, sheet: Sheet, where: Where, cost: CostPerHouse
+                  ) -> list[Finding]:
+    """R17: the support money per house (AS03 / (AS01 + AS02)) outside [low, high].
+
+    Money with no house at all is flagged too; rows with a blank or bad input are not.
+    """
+    codes = [cost.cost, *cost.houses]
+    if not set(codes) <= set(sheet.codes):
+        return []
+    frame, out = values.frame, []
+    houses = frame[list(cost.houses)].sum(axis=1, min_count=len(cost.houses))
+    money = frame[cost.cost]
+    for idx in frame.index[money.notna() & houses.notna()]:
+        m, n = float(money[idx]), float(houses[idx])
+        if n == 0:
+            if m == 0:
+                continue
+            why = f"có {vn_flexible(m)} triệu đồng nhưng không có nhà nào được xây mới hay sửa chữa"
+        else:
+            per = m / n
+            if cost.low <= per <= cost.high:
+                continue
+            why = (f"bình quân {vn_flexible(round(per, 2))} triệu đồng một nhà "
+                   f"({vn_flexible(m)} triệu đồng cho {vn_flexible(n)} nhà), ngoài khoảng "
+                   f"{vn_flexible(cost.low)}–{vn_flexible(cost.high)} triệu đồng")
+        out.append(where("R17", f"Kinh phí hỗ trợ nhà ở {why}. Hãy kiểm tra lại số tiền "
+                                "(đơn vị triệu đồng) và số nhà.",
+                         values.cells.get((idx, cost.cost), ""), values.raw.get((idx, cost.cost), m)))
+    return out

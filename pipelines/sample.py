@@ -34,6 +34,7 @@ BASE_YEAR = 2016  # first year simulated; a unit created later starts in its fir
 DEFECTS = {  # defect -> the rule or submission status it should produce
     "wrong_total": "R13", "name_of_other_unit": "R19", "gn_unbalanced": "R07",
     "missing_unit_row": "R04", "superseded": "superseded", "duplicate": "duplicate",
+    "extra_zeros": "R15",
 }
 _PEOPLE = ["Nguyễn Thị Hương", "Trần Văn Hùng", "Phạm Thị Lan", "Lê Minh Tuấn", "Vũ Thị Hoà",
            "Đỗ Quang Huy", "Hoàng Thị Thuỷ", "Bùi Văn Nam", "Đặng Thị Mai", "Ngô Đức Thắng"]
@@ -243,6 +244,10 @@ def _write_job(folder: Path, job: dict, sim: _Simulator, catalogue: Catalogue,
         unit = r.choice(sorted(gn))
         gn[unit]["GN06"] += r.randint(2, 5)
         defect("gn_unbalanced", "GN", unit_code=unit, indicator="GN06")
+    if "extra_zeros" in job["defects"]:  # a number typed with two zeros too many
+        unit = r.choice(sorted(values["TT"]))
+        values["TT"][unit]["TT02"] *= 100
+        defect("extra_zeros", "TT", unit_code=unit, indicator="TT02")
     if "wrong_total" in job["defects"]:
         totals = {"GN": {c: sum(v[c] for v in gn.values()) for c in catalogue.sheet("GN").codes}}
         totals["GN"]["GN01"] += r.randint(50, 300)

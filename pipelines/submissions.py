@@ -1,7 +1,7 @@
 """Several files for one district and period (FORM.md section 4), as a pure function."""
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 
 import pandas as pd
 
@@ -10,6 +10,7 @@ from pipelines.validate import WorkbookResult
 
 DUPLICATE, SUPERSEDED = "duplicate", "superseded"
 SUBMISSION_COLUMNS = ["file", "sha256", "district_code", "period", "status", "errors", "warnings"]
+RECORD_COLUMNS = SUBMISSION_COLUMNS + ["made_on", "received_at"]  # what the record keeps too
 STATUS_VI = {"accepted": "Đã tiếp nhận", "partial": "Tiếp nhận một phần", "rejected": "Bị từ chối",
              "superseded": "Đã được thay thế", "duplicate": "Bản trùng"}
 
@@ -53,8 +54,18 @@ def submissions_frame(results: list[WorkbookResult], statuses: dict[str, str], p
                       ) -> pd.DataFrame:
     rows = [{"file": r.file, "sha256": r.sha256, "district_code": r.district_code,
              "period": r.period or period, "status": statuses[r.file], "errors": r.errors,
-             "warnings": r.warnings} for r in sorted(results, key=lambda r: r.file)]
-    return pd.DataFrame(rows, columns=SUBMISSION_COLUMNS)
+             "warnings": r.warnings, "made_on": r.made_on, "received_at": received_at(r)}
+            for r in sorted(results, key=lambda r: r.file)]
+    frame = pd.DataFrame(rows, columns=RECORD_COLUMNS)
+    frame["made_on"] = pd.to_datetime(frame["made_on"])
+    frame["received_at"] = pd.to_datetime(frame["received_at"])
+    return frame
+
+
+def received_at(result: WorkbookResult) -> datetime | None:
+    """When the file reached the raw folder: its modification time (local time), which a
+    copy into `raw/` sets and nothing in the pipeline changes."""
+    return datetime.fromtimestamp(result.mtime) if result.mtime else None
 
 
 def findings_frame(results: list[WorkbookResult]) -> pd.DataFrame:

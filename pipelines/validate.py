@@ -20,6 +20,7 @@ from pipelines.ingest import (UnreadableWorkbook, match_sheets, open_workbook, p
 from pipelines.rules import UnitIndex, Where
 from pipelines.text import vn_number
 from schemas.catalogue import Catalogue
+from schemas.checks import Checks, load_checks
 from schemas.models import ROW, UNIT
 from schemas.periods import Period, PeriodError, parse_period
 from schemas.units import Registry
@@ -52,6 +53,7 @@ class WorkbookResult:
     status: str = REJECTED
     findings: list[Finding] = field(default_factory=list)
     sheets: dict[str, SheetResult] = field(default_factory=dict)
+    _values: pd.DataFrame | None = field(default=None, repr=False, compare=False)
 
     @property
     def errors(self) -> int:
@@ -62,7 +64,14 @@ class WorkbookResult:
         return sum(not f.is_error for f in self.findings)
 
     def values(self) -> pd.DataFrame:
-        """Accepted sheets' values, long: sheet, unit_code, indicator, value (NaN = blank), cell."""
+        """Accepted sheets' values, long: sheet, unit_code, indicator, value (NaN = blank), cell.
+
+        Computed once: call it after the sheet statuses are decided (`check_workbook` does)."""
+        if self._values is None:
+            self._values = self._long_values()
+        return self._values
+
+    def _long_values(self) -> pd.DataFrame:
         parts = []
         for s in self.sheets.values():
             if s.status != ACCEPTED or s.frame is None or s.frame.empty:
@@ -80,10 +89,16 @@ class WorkbookResult:
 
 def check_workbook(path: Path, *, catalogue: Catalogue, registry: Registry,
                    expected_period: Period | None = None, max_file_mb: float = 50.0,
-                   max_rows: int = 20_000, name: str | None = None) -> WorkbookResult:
-    """Check one workbook; `name` is how findings name the file (default: its name)."""
+                   max_rows: int = 20_000, name: str | None = None,
+                   checks: Checks | None = None) -> WorkbookResult:
+    """Check one workbook; `name` is how findings name the file (default: its name).
+
+    The rules that need other periods or other districts (R14-R16) are not run here:
+    see `pipelines.history`.
+    """
     path = Path(path)
     name = name or path.name
+    checks = checks or load_checks()
     try:
         result = WorkbookResult(file=name, sha256=sha256_of(path), mtime=path.stat().st_mtime)
     except OSError as exc:
@@ -91,7 +106,7 @@ def check_workbook(path: Path, *, catalogue: Catalogue, registry: Registry,
         return _unreadable(result, f"không mở được tệp ({exc.strerror or exc})")
     try:
         book = open_workbook(path, max_file_mb=max_file_mb, max_rows=max_rows)
-        _check_book(book, result, Where(name, ""), catalogue, registry, expected_period)
+        _check_book(book, result, Where(name, ""), catalogue, registry, expected_period, checks)
     except UnreadableWorkbook as exc:
         return _unreadable(result, str(exc))
     except Exception as exc:  # a file no rule foresaw must cost one finding, not the run
@@ -110,7 +125,7 @@ def _unreadable(result: WorkbookResult, why: str) -> WorkbookResult:
 
 
 def _check_book(book, result: WorkbookResult, where: Where, catalogue: Catalogue,
-                registry: Registry, expected_period: Period | None) -> None:
+                registry: Registry, expected_period: Period | None, checks: Checks) -> None:
     cover_name, found = match_sheets(book.sheet_names, catalogue)
     if cover_name is None:
         result.findings.append(where("R05", "Không có trang bìa “Thông tin” (mã đơn vị, kỳ báo cáo)."))
@@ -178,6 +193,7 @@ def _check_book(book, result: WorkbookResult, where: Where, catalogue: Catalogue
         found_here += rules.year_findings(values, sheet, period, here)
         found_here += rules.recognition_findings(values, sheet, here)
         found_here += rules.total_findings(table, values, sheet, here)
+        found_here += rules.cost_findings(values, sheet, here, checks.cost)
         result.findings += found_here
         frame = values.frame[values.frame.index.isin(list(resolved))]
         result.sheets[sheet.key] = SheetResult(sheet.key, name, ACCEPTED, frame, values.cells)
@@ -189,9 +205,14 @@ def _check_book(book, result: WorkbookResult, where: Where, catalogue: Catalogue
 
     wide_frame = pd.DataFrame.from_dict(wide, orient="index", dtype="float64")
     result.findings += rules.relation_findings(wide_frame, catalogue, cells, where)
+    sort_findings(result)
+    _decide(result)
+
+
+def sort_findings(result: WorkbookResult) -> None:
+    """Findings in the order of the workbook: sheet by sheet, then row by row."""
     order = {s.name: i for i, s in enumerate(result.sheets.values())}
     result.findings.sort(key=lambda f: (order.get(f.sheet, -1), _cell_order(f.cell)))
-    _decide(result)
 
 
 def _cell_order(cell: str) -> tuple[int, int]:

@@ -11,6 +11,21 @@ os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")
 os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _no_project_folders(tmp_path_factory):
+    """Nothing in a test reads or writes the project's own raw/ and reports/ by default."""
+    root = tmp_path_factory.mktemp("settings")
+    saved = {k: os.environ.get(k) for k in ("THONGKE_RAW_DIR", "THONGKE_REPORTS_DIR")}
+    os.environ["THONGKE_RAW_DIR"] = str(root / "raw")
+    os.environ["THONGKE_REPORTS_DIR"] = str(root / "reports")
+    yield
+    for k, v in saved.items():
+        if v is None:
+            os.environ.pop(k, None)
+        else:
+            os.environ[k] = v
+
+
 @pytest.fixture(scope="session")
 def prefect_harness():
     """One real Prefect engine (temporary server and database) for every flow test."""

@@ -202,6 +202,10 @@ def test_defects_are_in_the_files(demo):
             elif d["name"] == "duplicate":
                 kept = raw / e["period"] / d["of"]
                 assert path.read_bytes() == kept.read_bytes() and d["of"] < e["file"]
+            elif d["name"] == "extra_zeros":
+                v = table(sheets(path)[d["sheet"]])[d["unit_code"]]
+                clean = simulate_values(e["district_code"], e["period"])["TT"][d["unit_code"]]
+                assert v["TT02"] == 100 * clean["TT02"] and e["status"] == "accepted"
             else:
                 raise AssertionError(d)
 

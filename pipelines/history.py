@@ -1,0 +1,265 @@
+"""The rules that compare a workbook with other periods and other units (R14-R16).
+
+R14 (start-of-year poor households against last year's annual report), R16 (an annual
+flow below the same year's H1) and R15 (outliers) need the record of accepted data and
+the period's other submissions; the functions here are pure over data frames, and
+`check_with_record` is what `thongke check` runs for one file.
+
+R15 scores each value with the modified z-score of Iglewicz and Hoaglin,
+0.6745 (x - median) / MAD, on log(1 + value): counts and money are skewed (a commune
+of 6,000 households beside one of 1,500), and on the log scale a size difference is a
+shift, not a tail. Where the MAD is 0 (a column of mostly zeros, a stock that never
+changed) the mean absolute deviation stands in (x 1.2533), and the spread never goes
+below `min_spread`, so a zero-heavy count does not turn every 2 into an alarm, which is
+what mean and standard-deviation bounds do. A value must also differ from the median by
+`min_difference` in its own unit. Two references, each needing enough values: the
+unit's own earlier periods (flows against the same half of other years, stocks against
+every earlier period), and its peers of the same unit type in the period.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from pipelines.findings import Finding, finding
+from pipelines.text import vn_flexible
+from pipelines.validate import WorkbookResult, check_workbook, sort_findings
+from schemas.catalogue import Catalogue, load_catalogue
+from schemas.checks import Checks, Outliers, load_checks
+from schemas.periods import Period, parse_period
+from schemas.units import Registry, load_registry
+
+HISTORY_COLUMNS = ["period", "unit_code", "indicator", "value"]
+PEER_COLUMNS = ["district_code", "unit_code", "indicator", "value"]
+MAD_TO_Z = 0.6745  # the MAD of a normal distribution is 0.6745 standard deviations
+MEAN_AD_TO_MAD = 1.2533 / 1.4826  # mean absolute deviation -> MAD scale, for MAD = 0
+
+
+@dataclass
+class Context:
+    """What one period's workbooks are compared with."""
+
+    period: Period
+    earlier: pd.DataFrame  # HISTORY_COLUMNS: accepted values of earlier periods on record
+    peers: pd.DataFrame  # PEER_COLUMNS: the period's accepted values, every district
+    unit_types: dict[str, str]  # unit code -> type, for the peer groups
+
+    @classmethod
+    def empty(cls, period: Period, unit_types: dict[str, str]) -> "Context":
+        return cls(period, pd.DataFrame(columns=HISTORY_COLUMNS),
+                   pd.DataFrame(columns=PEER_COLUMNS), unit_types)
+
+    def outlier_stats(self, catalogue: Catalogue, cfg: Outliers) -> tuple[pd.DataFrame, pd.DataFrame]:
+        """(own history stats by unit and indicator, peer stats by unit type and indicator),
+        computed once for all the period's workbooks."""
+        key = (id(self.earlier), id(self.peers), cfg)
+        if getattr(self, "_stats_key", None) != key:
+            scored = _scored(catalogue, cfg)
+            kinds = {c: i.kind for c, i in catalogue.indicators.items()}
+            earlier = self.earlier[self.earlier["indicator"].isin(scored)]
+            if not earlier.empty:  # flows against the same half of earlier years, stocks all
+                same_half = earlier["period"].str.endswith("-H1") == self.period.h1
+                earlier = earlier[same_half | (earlier["indicator"].map(kinds) != "flow")]
+            peers = self.peers[self.peers["indicator"].isin(scored)]
+            peers = peers.assign(unit_type=peers["unit_code"].map(self.unit_types))
+            self._stats = (reference_stats(earlier, ["unit_code", "indicator"], cfg, cfg.min_history),
+                           reference_stats(peers, ["unit_type", "indicator"], cfg, cfg.min_peers))
+            self._stats_key = key
+        return self._stats
+
+
+def unit_types(registry: Registry, period: Period) -> dict[str, str]:
+    types = {u.code: u.type for d in registry.districts(period) for u in registry.units(d.code, period)}
+    return types
+
+
+def earlier_values(history: pd.DataFrame, period: Period) -> pd.DataFrame:
+    """The rows of `history` (a read of the record) from periods before `period`."""
+    if history.empty:
+        return pd.DataFrame(columns=HISTORY_COLUMNS)
+    before = {p for p in history["period"].unique() if parse_period(p).sort_key < period.sort_key}
+    return history.loc[history["period"].isin(before), HISTORY_COLUMNS].reset_index(drop=True)
+
+
+def peer_values(results: list[WorkbookResult]) -> pd.DataFrame:
+    """The accepted values of the workbooks that count, as peers of each other."""
+    parts = [r.values().assign(district_code=r.district_code) for r in results]
+    parts = [p for p in parts if not p.empty]
+    if not parts:
+        return pd.DataFrame(columns=PEER_COLUMNS)
+    return pd.concat(parts, ignore_index=True)[PEER_COLUMNS]
+
+
+# --------------------------------------------------------------------------- the rules
+
+
+def history_findings(result: WorkbookResult, context: Context, catalogue: Catalogue,
+                     checks: Checks) -> list[Finding]:
+    """R14, R15 and R16 for one checked workbook's accepted values."""
+    values = result.values()
+    if values.empty or not result.district_code:
+        return []
+    values = values[values["value"].notna()]
+    names = {k: s.name for k, s in result.sheets.items()}
+
+    def at(rule: str, row, message: str) -> Finding:
+        return finding(rule, message, file=result.file, district_code=result.district_code,
+                       sheet=names.get(row.sheet, row.sheet), cell=row.cell, value=row.value)
+
+    out = _start_stock(values, context, checks, at)
+    out += _annual_below_h1(values, context, catalogue, at)
+    out += _outliers(values, context, catalogue, checks.outliers, at)
+    return out
+
+
+def _lookup(context: Context, period: Period) -> dict[tuple[str, str], float]:
+    """(unit, indicator) -> value of one earlier period, built once per context."""
+    cache = context.__dict__.setdefault("_lookups", {})
+    if period not in cache:
+        rows = context.earlier[(context.earlier["period"] == str(period))
+                               & context.earlier["value"].notna()]
+        cache[period] = dict(zip(zip(rows["unit_code"], rows["indicator"]), rows["value"]))
+    return cache[period]
+
+
+def _start_stock(values, context: Context, checks: Checks, at) -> list[Finding]:
+    """R14: the stock at the start of the year against the end of last year's annual report."""
+    start, end = checks.start_stock.start, checks.start_stock.end
+    before = context.period.previous_year
+    last = _lookup(context, before)
+    out = []
+    for row in values[values["indicator"] == start].itertuples(index=False):
+        prev = last.get((row.unit_code, end))
+        if prev is not None and abs(row.value - prev) > 0.005:
+            out.append(at("R14", row, f"{start} (đầu năm) là {vn_flexible(row.value)} nhưng {end} "
+                                      f"(cuối năm) trong báo cáo năm {before.year} là "
+                                      f"{vn_flexible(prev)}. Hai số phải bằng nhau; hãy kiểm tra "
+                                      "lại hoặc ghi rõ lý do."))
+    return out
+
+
+def _annual_below_h1(values, context: Context, catalogue: Catalogue, at) -> list[Finding]:
+    """R16: an annual report's flow smaller than the same unit's H1 flow that year."""
+    if context.period.h1:
+        return []
+    h1 = _lookup(context, Period(context.period.year, True))
+    flows = {c for c, i in catalogue.indicators.items() if i.kind == "flow"}
+    out = []
+    for row in values[values["indicator"].isin(flows)].itertuples(index=False):
+        first = h1.get((row.unit_code, row.indicator))
+        if first is not None and row.value < first - 0.005:
+            out.append(at("R16", row, f"Số cả năm {vn_flexible(row.value)} nhỏ hơn số 6 tháng đầu năm "
+                                      f"{vn_flexible(first)} của cùng đơn vị; số cả năm phải gồm cả "
+                                      "6 tháng đầu năm."))
+    return out
+
+
+def reference_stats(reference: pd.DataFrame, keys: list[str], cfg: Outliers, minimum: int
+                    ) -> pd.DataFrame:
+    """Per group of `keys`: the median and the robust spread of log(1 + value), over the
+    positive values (a zero is "nothing happened", neither an outlier nor a reference);
+    only groups with at least `minimum` values."""
+    ref = reference[reference["value"].astype("float64") > 0]
+    ref = ref.assign(y=np.log1p(ref["value"].astype("float64")))
+    grouped = ref.groupby(keys)["y"]
+    stats = pd.DataFrame({"n": grouped.count(), "median": grouped.median()})
+    ref = ref.join(stats["median"], on=keys)
+    dev = (ref["y"] - ref["median"]).abs().groupby([ref[k] for k in keys])
+    mad, mean_ad = dev.median(), dev.mean()
+    spread = mad.where(mad > 0, mean_ad * MEAN_AD_TO_MAD)
+    stats["spread"] = spread.clip(lower=cfg.min_spread)
+    return stats[stats["n"] >= minimum]
+
+
+def robust_scores(x: pd.Series, stats: pd.DataFrame) -> tuple[pd.Series, pd.Series]:
+    """(modified z, median) of each value of `x`, indexed like `stats`; NaN where the group
+    has too few reference values, or the value is not positive."""
+    aligned = stats.reindex(x.index)
+    x = x.astype("float64").where(x > 0)
+    z = MAD_TO_Z * (np.log1p(x) - aligned["median"]) / aligned["spread"]
+    return z, np.expm1(aligned["median"])
+
+
+def _outliers(values, context: Context, catalogue: Catalogue, cfg: Outliers, at) -> list[Finding]:
+    """R15: far from the unit's own history or from its peers of the same type."""
+    own_stats, peer_stats = context.outlier_stats(catalogue, cfg)
+    rows = values[values["indicator"].isin(_scored(catalogue, cfg))].copy()
+    if rows.empty:
+        return []
+    rows["unit_type"] = rows["unit_code"].map(context.unit_types)
+    own_z, own_med = robust_scores(rows.set_index(["unit_code", "indicator"])["value"], own_stats)
+    peer_z, peer_med = robust_scores(rows.set_index(["unit_type", "indicator"])["value"], peer_stats)
+    out = []
+    for row, oz, om, pz, pm in zip(rows.itertuples(index=False), own_z, own_med, peer_z, peer_med):
+        reasons = []
+        if _far(row.value, oz, om, cfg):
+            reasons.append(f"các kỳ trước của chính đơn vị (trung vị {vn_flexible(round(om, 2))})")
+        if _far(row.value, pz, pm, cfg):
+            reasons.append(f"các đơn vị cùng loại ({row.unit_type}) trong kỳ "
+                           f"(trung vị {vn_flexible(round(pm, 2))})")
+        if reasons:
+            out.append(at("R15", row, f"Giá trị {vn_flexible(row.value)} khác xa "
+                                      + " và ".join(reasons) + ". Hãy kiểm tra lại (gõ thừa, thiếu "
+                                      "chữ số hoặc nhầm đơn vị?); nếu đúng thì không cần sửa."))
+    return out
+
+
+def _scored(catalogue: Catalogue, cfg: Outliers) -> set[str]:
+    return {c for c, i in catalogue.indicators.items() if i.type in cfg.types and c not in cfg.skip}
+
+
+def _far(value: float, z: float, median: float, cfg: Outliers) -> bool:
+    if math.isnan(z) or abs(z) <= cfg.z or abs(value - median) < cfg.min_difference:
+        return False
+    ratio = (1 + value) / (1 + median)
+    return ratio >= cfg.min_ratio or ratio <= 1 / cfg.min_ratio_low
+
+
+# --------------------------------------------------------------------------- one file
+
+
+def add_history_findings(results: list[WorkbookResult], context: Context, catalogue: Catalogue,
+                         checks: Checks) -> None:
+    """Add R14-R16 to each workbook's findings, in the workbook's order (all are warnings,
+    so no status changes)."""
+    for r in results:
+        extra = history_findings(r, context, catalogue, checks)
+        if extra:
+            r.findings += extra
+            sort_findings(r)
+
+
+def check_with_record(path: Path, record_path: Path | None, *, expected_period: Period | None = None,
+                      name: str | None = None, catalogue: Catalogue | None = None,
+                      registry: Registry | None = None, checks: Checks | None = None,
+                      max_file_mb: float = 50.0, max_rows: int = 20_000) -> WorkbookResult:
+    """Every rule for one workbook, the history rules against the record when one is found.
+
+    Peers are the other districts' accepted values of the same period on record, and
+    the workbook's own units.
+    """
+    from pipelines import record
+
+    catalogue, registry = catalogue or load_catalogue(), registry or load_registry()
+    checks = checks or load_checks()
+    result = check_workbook(Path(path), catalogue=catalogue, registry=registry,
+                            expected_period=expected_period, name=name, checks=checks,
+                            max_file_mb=max_file_mb, max_rows=max_rows)
+    if not result.period or not result.district_code:
+        return result
+    period = parse_period(result.period)
+    context = Context.empty(period, unit_types(registry, period))
+    if record_path is not None and Path(record_path).exists():
+        history = record.read_values(Path(record_path))
+        context.earlier = earlier_values(history, period)
+        same = history[(history["period"] == str(period))
+                       & (history["district_code"] != result.district_code)]
+        context.peers = pd.concat([same[PEER_COLUMNS], peer_values([result])], ignore_index=True)
+    else:
+        context.peers = peer_values([result])
+    add_history_findings([result], context, catalogue, checks)
+    return result
