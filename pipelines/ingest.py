@@ -7,6 +7,8 @@ cell it came from, as it is in the file, so every finding can name it.
 """
 from __future__ import annotations
 
+import logging
+
 import hashlib
 import re
 import zipfile
@@ -57,6 +59,8 @@ def sha256_of(path: Path) -> str:
 # --------------------------------------------------------------------------- workbook
 
 
+log = logging.getLogger(__name__)
+
 @dataclass
 class Workbook:
     path: Path
@@ -79,7 +83,9 @@ class Workbook:
             except UnreadableWorkbook:
                 raise
             except Exception as exc:  # calamine raises several error types
-                raise UnreadableWorkbook(f"không đọc được trang '{name}': {exc}") from exc
+                log.info("calamine could not read sheet %r of %s: %s", name, self.path, exc)
+                raise UnreadableWorkbook(f"không đọc được trang '{name}' (nội dung hỏng "
+                                         "hoặc không đúng định dạng Excel)") from exc
         return self._grids[name]
 
 
@@ -113,7 +119,9 @@ def open_workbook(path: Path, *, max_file_mb: float = 50.0, max_rows: int = 20_0
         book = CalamineWorkbook.from_path(str(path))
         names = list(book.sheet_names)
     except Exception as exc:
-        raise UnreadableWorkbook(f"không mở được bảng tính: {exc}") from exc
+        log.info("calamine could not open %s: %s", path, exc)
+        raise UnreadableWorkbook("không mở được bảng tính (tệp hỏng hoặc không đúng định dạng "
+                                 "Excel)") from exc
     return Workbook(path=path, sheet_names=names, _book=book, max_rows=max_rows)
 
 

@@ -174,7 +174,8 @@ def parse_values(table: Table, sheet: Sheet, resolved: dict[int, Unit], where: W
     return SheetValues(frame, cells, raws, invalid), out
 
 
-def schema_findings(values: SheetValues, sheet: Sheet, where: Where) -> list[Finding]:
+def schema_findings(values: SheetValues, sheet: Sheet, where: Where,
+                    missing: set[str] | frozenset[str] = frozenset()) -> list[Finding]:
     """R01/R02 from the sheet's pandera model (lazy: every failure, not the first).
 
     One finding per cell. Cells at fault are set to NaN in `values.frame` and marked
@@ -191,8 +192,8 @@ def schema_findings(values: SheetValues, sheet: Sheet, where: Where) -> list[Fin
     types = {i.code: i.type for i in sheet.indicators}
     for case in cases.itertuples(index=False):
         code, idx = case.column, case.index
-        if code not in types or idx is None or pd.isna(idx):
-            continue
+        if code not in types or code in missing or idx is None or pd.isna(idx):
+            continue  # a missing column is one finding of its own, not one per row
         key = (int(idx), code)
         if key in values.invalid:
             continue
@@ -217,7 +218,7 @@ def year_findings(values: SheetValues, sheet: Sheet, period: Period, where: Wher
         if ind.type != "year":
             continue
         late = values.frame[ind.code] > period.year
-        for idx, v in values.frame.loc[late, ind.code].items():
+        for idx, v in values.frame.loc[late, ind.code].items():  # bad cells are NaN already
             out.append(where("R10", f"Năm công nhận {int(v)} sau năm của kỳ báo cáo ({period.year}).",
                              values.cells.get((idx, ind.code), ""), v))
     return out
@@ -231,6 +232,8 @@ def recognition_findings(values: SheetValues, sheet: Sheet, where: Where) -> lis
     if not flags or not years:
         return out
     year = years[0]
+    spoiled = {idx for idx, code in values.invalid if code in (year, *flags)}
+    frame = frame[~frame.index.isin(spoiled)]  # a cell already in error says nothing more
     if len(flags) > 1:  # the NTM shape: criteria flags and a recognition year
         met = frame[flags].sum(axis=1, min_count=len(flags))
         bad = frame[year].notna() & met.notna() & (met < len(flags))

@@ -149,7 +149,9 @@ def _check_book(book, result: WorkbookResult, where: Where, catalogue: Catalogue
         return
     district = registry.find_district(cover.get("district_code"), cover.get("district_name"), period)
     if district is None:
-        result.findings.append(at("R05", "Không xác định được quận/huyện: mã đơn vị và tên đơn vị trên "
+        blank = not cover.get("district_code") and not cover.get("district_name")
+        result.findings.append(at("R05", "Trang bìa chưa ghi mã đơn vị và tên đơn vị." if blank else
+                                         "Không xác định được quận/huyện: mã đơn vị và tên đơn vị trên "
                                          "trang bìa không khớp danh mục của kỳ báo cáo.",
                                   cover.cell("district_code") or cover.cell("district_name"),
                                   cover.get("district_code") or cover.get("district_name")))
@@ -189,7 +191,7 @@ def _check_book(book, result: WorkbookResult, where: Where, catalogue: Catalogue
         resolved, unit_findings = rules.resolve_rows(table, sheet, index, here)
         values, parse_findings = rules.parse_values(table, sheet, resolved, here)
         found_here += unit_findings + parse_findings
-        found_here += rules.schema_findings(values, sheet, here)
+        found_here += rules.schema_findings(values, sheet, here, set(table.missing))
         found_here += rules.year_findings(values, sheet, period, here)
         found_here += rules.recognition_findings(values, sheet, here)
         found_here += rules.total_findings(table, values, sheet, here)
