@@ -149,3 +149,54 @@ def test_legacy_xls(catalogue, registry):
     want = {(s, u, c): v for s, units in clean_values("318", "2017").items()
             for u, row in units.items() for c, v in row.items()}
     assert _numbers(result) == want
+
+
+LAYOUT = ["columns_reordered", "code_row_deleted", "extra_title_rows", "hidden_rows",
+          "hidden_columns"]
+SENTINEL = "sai-ở-đây"
+
+
+def _find(path: Path, sheet: str, text: str) -> str:
+    """Where `text` sits in the file, found with openpyxl alone (not with the reader)."""
+    ws = openpyxl.load_workbook(path)[sheet]
+    (hit,) = [c.coordinate for row in ws.iter_rows() for c in row if c.value == text]
+    return hit
+
+
+def _insert_blank_unit_gap(wb):
+    ws = wb["4. Giảm nghèo"]
+    ws.insert_rows(9)  # a blank row among the units
+
+
+def _hide_target(wb):
+    ws = wb["4. Giảm nghèo"]
+    for row in ws.iter_rows():
+        for c in row:
+            if c.value == SENTINEL:
+                ws.row_dimensions[c.row].hidden = True
+                ws.column_dimensions[c.column_letter].hidden = True
+
+
+@pytest.mark.parametrize("layout", LAYOUT + ["blank_row_inside", "target_hidden", "all_together"])
+def test_finding_names_the_cell_as_in_the_file(layout, clean, tmp_path, catalogue, registry):
+    """After inserted rows, reordered columns, hidden rows or columns, the finding's cell is
+    where the bad value is in the district's own file."""
+    src = tmp_path / "src.xlsx"
+    wb = openpyxl.load_workbook(clean)
+    ws = wb["4. Giảm nghèo"]
+    unit = sorted(clean_values(D, P)["GN"])[2]
+    original = f"{column_of('GN', 'GN04')}{unit_row(D, P, 'GN', unit)}"
+    ws[original] = SENTINEL
+    wb.save(src)
+    wb = openpyxl.load_workbook(src)
+    steps = {"blank_row_inside": [_insert_blank_unit_gap], "target_hidden": [_hide_target],
+             "all_together": [QUIRKS[q] for q in LAYOUT] + [_insert_blank_unit_gap, _hide_target]}
+    for step in steps.get(layout, [QUIRKS.get(layout)]):
+        step(wb)
+    out = tmp_path / f"{layout}.xlsx"
+    wb.save(out)
+    where = _find(out, "4. Giảm nghèo", SENTINEL)
+    moved = layout in ("columns_reordered", "extra_title_rows", "blank_row_inside", "all_together")
+    assert (where != original) == moved  # the test means something only where the cell moved
+    result = _check(out, catalogue, registry)
+    assert [(f.rule, f.sheet, f.cell) for f in result.findings] == [("R01", "4. Giảm nghèo", where)]
