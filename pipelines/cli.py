@@ -38,7 +38,7 @@ def _fail(message: str, code: int = 2) -> None:
 
 
 def run_period(period: str, raw_dir: Optional[Path], reports_dir: Optional[Path],
-               verbose: bool = False) -> dict:
+               verbose: bool = False, deadline: Optional[str] = None) -> dict:
     """Run the period flow and return its summary (used by `run` and `demo`)."""
     from schemas.periods import PeriodError, parse_period
 
@@ -61,7 +61,8 @@ def run_period(period: str, raw_dir: Optional[Path], reports_dir: Optional[Path]
     from pipelines.flows import period_report
 
     try:
-        return asyncio.run(period_report(period, str(settings.raw_dir), str(settings.reports_dir)))
+        return asyncio.run(period_report(period, str(settings.raw_dir), str(settings.reports_dir),
+                                         deadline))
     except Exception as exc:  # never a traceback to an officer, unless asked for
         if verbose:
             traceback.print_exc()
@@ -76,10 +77,20 @@ def _print_summary(summary: dict, seconds: float) -> None:
 
     typer.echo(f"Kỳ {summary['period']}: {vn_number(summary['files'])} tệp "
                f"({vn_number(seconds, 1)} giây).")
-    for status, label in STATUS_VI.items():
-        n = summary["by_status"].get(status, 0)
-        if n:
-            typer.echo(f"  {label}: {vn_number(n)}")
+    for file, status in summary["file_status"].items():
+        typer.echo(f"  {STATUS_VI.get(status, status)}: {file}")
+    counts = [f"{label.lower()} {vn_number(summary['by_status'][s])}"
+              for s, label in STATUS_VI.items() if summary["by_status"].get(s)]
+    if counts:
+        typer.echo(f"  Cộng: {'; '.join(counts)}.")
+    c = summary.get("completeness")
+    if c:
+        typer.echo(f"Nộp báo cáo: {vn_number(c['received'])}/{vn_number(c['expected'])} quận, huyện "
+                   f"({vn_number(c['on_time'])} đúng hạn {c['deadline']}); tiếp nhận "
+                   f"{vn_number(c['accepted'])}, một phần {vn_number(c['partial'])}, "
+                   f"bị từ chối {vn_number(c['rejected'])}.")
+        if c["not_received"]:
+            typer.echo(f"  Chưa nộp: {', '.join(c['not_received'])}.")
     typer.echo(f"Phát hiện: {vn_number(summary['errors'])} lỗi, "
                f"{vn_number(summary['warnings'])} cảnh báo.")
     for rule, n in summary["by_rule"].items():
@@ -88,6 +99,8 @@ def _print_summary(summary: dict, seconds: float) -> None:
     if html:
         typer.echo(f"Báo cáo: {html}")
     typer.echo(f"Bảng số liệu: {Path(summary['outputs'][0]).parent}")
+    if summary.get("feedback"):
+        typer.echo(f"Phản hồi từng quận, huyện: {Path(summary['outputs'][0]).parent / 'phan_hoi'}")
 
 
 @app.command()
@@ -96,10 +109,19 @@ def run(
     raw_dir: Optional[Path] = typer.Option(None, "--raw-dir", help=RAW_HELP),
     reports_dir: Optional[Path] = typer.Option(None, "--reports-dir", help=REPORTS_HELP),
     verbose: bool = typer.Option(False, "--verbose", "-v", help="In nhật ký chi tiết của Prefect."),
+    deadline: Optional[str] = typer.Option(
+        None, "--deadline", help="Hạn nộp báo cáo (YYYY-MM-DD); mặc định theo schemas/data/checks.toml."),
 ) -> None:
-    """Tổng hợp một kỳ: đọc, kiểm tra, lưu, tổng hợp và lập báo cáo."""
+    """Tổng hợp một kỳ: đọc, kiểm tra, lưu, tổng hợp, lập báo cáo và tệp phản hồi."""
+    if deadline:
+        from datetime import date
+
+        try:
+            date.fromisoformat(deadline)
+        except ValueError:
+            _fail(f"hạn nộp “{deadline}” không hợp lệ; ghi dạng 2017-07-15.")
     start = time.perf_counter()
-    summary = run_period(period, raw_dir, reports_dir, verbose)
+    summary = run_period(period, raw_dir, reports_dir, verbose, deadline)
     _print_summary(summary, time.perf_counter() - start)
 
 
@@ -107,12 +129,19 @@ def run(
 def check(
     file: Path = typer.Argument(..., help="Tệp báo cáo (.xlsx) cần kiểm tra."),
     period: Optional[str] = typer.Option(None, "--period", "-p", help="Kỳ báo cáo phải khớp (nếu muốn kiểm tra)."),
+    annotate: Optional[Path] = typer.Option(
+        None, "--annotate", "-a",
+        help="Ghi một bản sao (.xlsx) có đánh dấu các ô lỗi (đỏ), cảnh báo (vàng) và ghi chú; "
+             "tệp gốc giữ nguyên."),
+    reports_dir: Optional[Path] = typer.Option(
+        None, "--reports-dir",
+        help="Thư mục kết quả có sổ lưu số liệu các kỳ trước (để so sánh R14-R16); "
+             "mặc định: reports/ của dự án, hoặc THONGKE_REPORTS_DIR."),
 ) -> None:
-    """Kiểm tra một tệp báo cáo trước khi gửi (không lưu gì). Mã thoát 1 nếu có lỗi."""
-    from pipelines.validate import check_workbook, describe
-    from schemas.catalogue import load_catalogue
+    """Kiểm tra một tệp báo cáo trước khi gửi. Mã thoát 1 nếu có lỗi."""
+    from pipelines.history import check_with_record
+    from pipelines.listing import describe_check
     from schemas.periods import PeriodError, parse_period
-    from schemas.units import load_registry
 
     if not file.is_file():
         _fail(f"không tìm thấy tệp {file}.")
@@ -122,21 +151,68 @@ def check(
             expected = parse_period(period)
         except PeriodError as exc:
             _fail(str(exc))
-    settings = get_settings()
-    result = check_workbook(file, catalogue=load_catalogue(), registry=load_registry(),
-                            expected_period=expected, max_file_mb=settings.max_file_mb,
-                            max_rows=settings.max_rows)
-    typer.echo(describe(result))
-    for f in result.findings:
-        where = f"'{f.sheet}'!{f.cell}" if f.sheet and f.cell else (f.sheet or "(cả tệp)")
-        kind = "LỖI" if f.is_error else "Cảnh báo"
-        typer.echo(f"  [{kind} {f.rule}] {where}: {f.message}"
-                   + (f" (giá trị: {f.value})" if f.value else ""))
-    if not result.findings:
-        typer.echo("  Không phát hiện lỗi nào. Có thể gửi báo cáo.")
-    elif result.errors:
-        typer.echo(f"Có {result.errors} lỗi: hãy sửa các ô trên rồi kiểm tra lại trước khi gửi.")
+    if annotate is not None and annotate.suffix.lower() != ".xlsx":
+        _fail("tệp đánh dấu phải có đuôi .xlsx.")
+    if annotate is not None and annotate.resolve() == file.resolve():
+        _fail("không ghi đè lên tệp gốc; hãy chọn tên khác cho tệp đánh dấu.")
+    settings = get_settings(reports_dir=reports_dir)
+    db, note = settings.record_path, ""
+    try:
+        result = check_with_record(file, db if db.exists() else None, expected_period=expected,
+                                   max_file_mb=settings.max_file_mb, max_rows=settings.max_rows)
+    except Exception as exc:  # a record locked by a running job must not stop a check
+        from pipelines.validate import check_workbook
+        from schemas.catalogue import load_catalogue
+        from schemas.units import load_registry
+
+        result = check_workbook(file, catalogue=load_catalogue(), registry=load_registry(),
+                                expected_period=expected, max_file_mb=settings.max_file_mb,
+                                max_rows=settings.max_rows)
+        note = f"(Không đọc được sổ lưu số liệu {db}: {exc}; chưa so sánh với các kỳ trước.)"
+    else:
+        if not db.exists():
+            note = "(Chưa có sổ lưu số liệu các kỳ trước: bỏ qua các quy tắc so sánh R14-R16.)"
+    for line in describe_check(result, note):
+        typer.echo(line)
+    if annotate is not None:
+        from pipelines.annotate import annotate_copy
+
+        written = annotate_copy(file, annotate, result, result.status)
+        typer.echo(f"Đã ghi bản đánh dấu: {written}" if written else
+                   "Không tạo được bản đánh dấu vì không đọc được tệp.")
     raise typer.Exit(1 if result.errors else 0)
+
+
+@app.command()
+def history(
+    period: Optional[str] = typer.Option(None, "--period", "-p", help="Chỉ kỳ này (ví dụ 2017-H1)."),
+    district: Optional[str] = typer.Option(None, "--district", "-d", help="Chỉ quận/huyện này (mã, ví dụ 315)."),
+    reports_dir: Optional[Path] = typer.Option(None, "--reports-dir", help=REPORTS_HELP),
+) -> None:
+    """Lịch sử các phiên bản báo cáo đã nhận: tệp nào, khi nào, dùng hay bị thay thế."""
+    from pipelines.record import read_versions
+    from pipelines.submissions import STATUS_VI
+
+    db = get_settings(reports_dir=reports_dir).record_path
+    if not db.exists():
+        _fail(f"chưa có sổ lưu số liệu {db}; hãy chạy `thongke run` trước.")
+    versions = read_versions(db, period, district.strip() if district else None)
+    if versions.empty:
+        typer.echo("Không có phiên bản nào khớp điều kiện.")
+        return
+    for (per, code), group in versions.groupby(["period", "district_code"], sort=False):
+        typer.echo(f"Kỳ {per}, đơn vị {code or 'không xác định'}:")
+        for v in group.itertuples(index=False):
+            made = v.made_on.strftime("%d/%m/%Y") if not _missing(v.made_on) else "?"
+            got = v.received_at.strftime("%d/%m/%Y %H:%M") if not _missing(v.received_at) else "?"
+            typer.echo(f"  {STATUS_VI.get(v.status, v.status)}: {v.file} (ngày lập {made}, "
+                       f"nhận {got}, mã {v.sha256[:12]}, {v.runs} lần chạy)")
+
+
+def _missing(value) -> bool:
+    import pandas as pd
+
+    return value is None or pd.isna(value)
 
 
 @app.command()

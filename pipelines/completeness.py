@@ -39,6 +39,7 @@ def completeness(results: list[WorkbookResult], statuses: dict[str, str], regist
     for d in registry.districts(period):
         files = by_district.get(d.code, [])
         counted = [r for r in files if statuses.get(r.file) not in (DUPLICATE, SUPERSEDED)]
+        counted.sort(key=lambda r: r.period != str(period))  # one of another period: last
         arrived = [t for t in (received_at(r) for r in files) if t is not None]
         first = min(arrived) if arrived else None
         status = statuses[counted[0].file] if counted else MISSING

@@ -7,6 +7,7 @@ checked in parallel on the default thread-pool task runner, one task per file.
 from __future__ import annotations
 
 import uuid
+from datetime import date
 from collections import Counter
 from pathlib import Path
 
@@ -14,13 +15,15 @@ import pandas as pd
 from prefect import flow, task, unmapped
 from prefect.cache_policies import NO_CACHE
 
-from pipelines import outputs, record
+from pipelines import history, outputs, record
 from pipelines.aggregate import aggregate
+from pipelines.completeness import completeness
 from pipelines.settings import get_settings
 from pipelines.submissions import (counted_results, decide_statuses, findings_frame,
                                    submissions_frame)
 from pipelines.validate import WorkbookResult, check_workbook
 from schemas.catalogue import load_catalogue
+from schemas.checks import load_checks
 from schemas.periods import parse_period
 from schemas.units import load_registry
 
@@ -48,13 +51,30 @@ def check_file(path: str, name: str, period: str, max_file_mb: float = 50.0,
                           max_rows=max_rows, name=name)
 
 
+@task(name="compare-with-record", cache_policy=NO_CACHE)
+def compare_with_record(results: list[WorkbookResult], period: str, db_path: str
+                        ) -> list[WorkbookResult]:
+    """R14-R16: each workbook against earlier periods on record and the period's peers."""
+    per, registry = parse_period(period), load_registry()
+    context = history.Context.empty(per, history.unit_types(registry, per))
+    if Path(db_path).exists():
+        context.earlier = history.earlier_values(record.read_values(Path(db_path)), per)
+    context.peers = history.peer_values(counted_results(results, decide_statuses(results)))
+    history.add_history_findings(results, context, load_catalogue(), load_checks())
+    return results
+
+
 @task(name="resolve-submissions", cache_policy=NO_CACHE)
-def resolve_submissions(results: list[WorkbookResult], period: str) -> dict:
-    return period_tables(results, period)
+def resolve_submissions(results: list[WorkbookResult], period: str, deadline: str | None = None
+                        ) -> dict:
+    return period_tables(results, period, deadline)
 
 
-def period_tables(results: list[WorkbookResult], period: str) -> dict:
-    """What a period's run records: submissions, sheet statuses, values, findings."""
+def period_tables(results: list[WorkbookResult], period: str, deadline: str | None = None) -> dict:
+    """What a period's run records and writes: submissions, sheet statuses, values,
+    findings, and the completeness table (deadline: ISO date, default from checks.toml)."""
+    per = parse_period(period)
+    due = date.fromisoformat(deadline) if deadline else load_checks().deadline.of(per)
     statuses = decide_statuses(results)
     counted = counted_results(results, statuses)
     sheets, values = [], []
@@ -71,6 +91,8 @@ def period_tables(results: list[WorkbookResult], period: str) -> dict:
         "values": (pd.concat(values, ignore_index=True)[VALUE_COLUMNS] if values
                    else pd.DataFrame(columns=VALUE_COLUMNS)),
         "findings": findings_frame(results),
+        "completeness": completeness(results, statuses, load_registry(), per, due),
+        "statuses": statuses,
     }
 
 
@@ -95,7 +117,20 @@ def write_tables(out_dir: str, aggregates: pd.DataFrame, tables: dict) -> list[s
     outputs.write_aggregates_csv(out / "aggregates.csv", aggregates)
     outputs.write_submissions_csv(out / "submissions.csv", tables["submissions"])
     outputs.write_findings_csv(out / "findings.csv", tables["findings"])
-    return [str(out / n) for n in ("aggregates.csv", "submissions.csv", "findings.csv")]
+    outputs.write_completeness_csv(out / "completeness.csv", tables["completeness"])
+    return [str(out / n) for n in ("aggregates.csv", "submissions.csv", "findings.csv",
+                                   "completeness.csv")]
+
+
+@task(name="write-feedback", cache_policy=NO_CACHE)
+def write_feedback(out_dir: str, period: str, results: list[WorkbookResult], tables: dict,
+                   raw_period_dir: str) -> dict[str, list[str]]:
+    """Each district's marked-up copies and one-page summary, under `phan_hoi/`."""
+    from pipelines import feedback
+
+    written = feedback.write_feedback(Path(out_dir) / "phan_hoi", period, results,
+                                      tables["statuses"], Path(raw_period_dir), load_registry())
+    return {k: [str(p) for p in v] for k, v in written.items()}
 
 
 @task(name="render-report", cache_policy=NO_CACHE)
@@ -106,16 +141,20 @@ def render_outputs(period: str, out_dir: str, aggregates: pd.DataFrame, tables: 
     current = parse_period(period)
     earlier = [p for p in record.recorded_periods(Path(db_path))
                if parse_period(p).sort_key < current.sort_key]
-    history = record.read_aggregates(Path(db_path), earlier) if earlier else None
+    past = record.read_aggregates(Path(db_path), earlier) if earlier else None
     paths = render_report(period, aggregates, tables["submissions"], tables["findings"],
-                          Path(out_dir), catalogue=load_catalogue(), history=history)
+                          Path(out_dir), catalogue=load_catalogue(), history=past,
+                          completeness=tables["completeness"])
     return {k: str(v) for k, v in paths.items()}
 
 
 @flow(name="period-report", log_prints=False)
 async def period_report(period: str, raw_dir: str | None = None,
-                        reports_dir: str | None = None) -> dict:
-    """Read, check, record, aggregate and render one period's submissions."""
+                        reports_dir: str | None = None, deadline: str | None = None) -> dict:
+    """Read, check, record, aggregate and render one period's submissions.
+
+    `deadline` (ISO date) overrides the reporting deadline of `schemas/data/checks.toml`.
+    """
     settings = get_settings(raw_dir=raw_dir, reports_dir=reports_dir)
     period = str(parse_period(period))
     raw_period = settings.raw_dir / period
@@ -126,24 +165,40 @@ async def period_report(period: str, raw_dir: str | None = None,
         files, name=[str(Path(f).relative_to(raw_period)) for f in files],
         period=unmapped(period), max_file_mb=unmapped(settings.max_file_mb),
         max_rows=unmapped(settings.max_rows))
-    results = [f.result() for f in futures]
-    tables = resolve_submissions(results, period)
+    results = compare_with_record([f.result() for f in futures], period, db)
+    tables = resolve_submissions(results, period, deadline)
     record_period(tables, period, db, str(uuid.uuid4()))
     aggregates = aggregate_period(period, db)
     written = write_tables(str(out_dir), aggregates, tables)
+    feedback = write_feedback(str(out_dir), period, results, tables, str(raw_period))
     report = render_outputs(period, str(out_dir), aggregates, tables, db)
-    return summarise(period, tables, written, report)
+    return summarise(period, tables, written, report, feedback)
 
 
-def summarise(period: str, tables: dict, written: list[str], report: dict) -> dict:
+def summarise(period: str, tables: dict, written: list[str], report: dict,
+              feedback: dict[str, list[str]] | None = None) -> dict:
+    """What the run did, with every file in the period folder and what became of it."""
     subs, findings = tables["submissions"], tables["findings"]
     return {
         "period": period,
         "files": len(subs),
+        "file_status": dict(zip(subs["file"], subs["status"])),
         "by_status": dict(Counter(subs["status"])),
         "by_rule": dict(sorted(Counter(findings["rule"]).items())),
         "errors": int((findings["severity"] == "error").sum()),
         "warnings": int((findings["severity"] == "warning").sum()),
         "outputs": written,
         "report": report,
+        "feedback": feedback or {},
+        "completeness": _reporting(tables["completeness"]),
     }
+
+
+def _reporting(frame: pd.DataFrame) -> dict:
+    """The city's line of the completeness table, and who has not reported."""
+    city = frame[frame["level"] == "city"].iloc[0]
+    districts = frame[frame["level"] == "district"]
+    return {**{k: int(city[k]) for k in ("expected", "received", "on_time", "accepted",
+                                          "partial", "rejected", "missing")},
+            "not_received": list(districts.loc[districts["received"] == 0, "district_name"]),
+            "deadline": str(city["deadline"])}

@@ -12,9 +12,12 @@ shift, not a tail. Where the MAD is 0 (a column of mostly zeros, a stock that ne
 changed) the mean absolute deviation stands in (x 1.2533), and the spread never goes
 below `min_spread`, so a zero-heavy count does not turn every 2 into an alarm, which is
 what mean and standard-deviation bounds do. A value must also differ from the median by
-`min_difference` in its own unit. Two references, each needing enough values: the
-unit's own earlier periods (flows against the same half of other years, stocks against
-every earlier period), and its peers of the same unit type in the period.
+`min_difference` in its own unit and be `min_ratio` times above (or `min_ratio_low` times
+below) the median. Two references, each needing enough values: the unit's own earlier
+periods (flows against the same half of other years, stocks against every earlier period),
+and its peers of the same unit type in the period. Against peers, a flow is only flagged
+for being far *above* them (extra zeros, the wrong unit): a commune that did little in a
+period is common, a commune with ten times its peers' activity is worth a look.
 """
 from __future__ import annotations
 
@@ -191,6 +194,7 @@ def _outliers(values, context: Context, catalogue: Catalogue, cfg: Outliers, at)
     if rows.empty:
         return []
     rows["unit_type"] = rows["unit_code"].map(context.unit_types)
+    flows = {c for c, i in catalogue.indicators.items() if i.kind == "flow"}
     own_z, own_med = robust_scores(rows.set_index(["unit_code", "indicator"])["value"], own_stats)
     peer_z, peer_med = robust_scores(rows.set_index(["unit_type", "indicator"])["value"], peer_stats)
     out = []
@@ -198,7 +202,8 @@ def _outliers(values, context: Context, catalogue: Catalogue, cfg: Outliers, at)
         reasons = []
         if _far(row.value, oz, om, cfg):
             reasons.append(f"các kỳ trước của chính đơn vị (trung vị {vn_flexible(round(om, 2))})")
-        if _far(row.value, pz, pm, cfg):
+        low_ok = cfg.flows_below_peers or row.indicator not in flows
+        if _far(row.value, pz, pm, cfg, low=low_ok):
             reasons.append(f"các đơn vị cùng loại ({row.unit_type}) trong kỳ "
                            f"(trung vị {vn_flexible(round(pm, 2))})")
         if reasons:
@@ -212,11 +217,13 @@ def _scored(catalogue: Catalogue, cfg: Outliers) -> set[str]:
     return {c for c, i in catalogue.indicators.items() if i.type in cfg.types and c not in cfg.skip}
 
 
-def _far(value: float, z: float, median: float, cfg: Outliers) -> bool:
+def _far(value: float, z: float, median: float, cfg: Outliers, low: bool = True) -> bool:
+    """Far enough to warn: robust score, ratio to the median and distance all agree.
+    `low`: whether a value far *below* the median counts too."""
     if math.isnan(z) or abs(z) <= cfg.z or abs(value - median) < cfg.min_difference:
         return False
     ratio = (1 + value) / (1 + median)
-    return ratio >= cfg.min_ratio or ratio <= 1 / cfg.min_ratio_low
+    return ratio >= cfg.min_ratio or (low and ratio <= 1 / cfg.min_ratio_low)
 
 
 # --------------------------------------------------------------------------- one file

@@ -111,8 +111,7 @@ def open_workbook(path: Path, *, max_file_mb: float = 50.0, max_rows: int = 20_0
             raise UnreadableWorkbook("tệp giải nén ra quá lớn (nghi tệp độc hại)")
     elif magic.startswith(b"\xd0\xcf\x11\xe0"):
         if path.suffix.lower() != ".xls":
-            raise UnreadableWorkbook("tệp được mã hóa bằng mật khẩu hoặc là định dạng Excel cũ; "
-                                     "hãy bỏ mật khẩu và lưu lại dạng .xlsx")
+            raise UnreadableWorkbook("tệp được mã hóa bằng mật khẩu hoặc là định dạng Excel cũ")
     else:
         raise UnreadableWorkbook("không phải tệp bảng tính Excel (.xlsx, .xlsm, .xls)")
     try:
@@ -127,7 +126,8 @@ def open_workbook(path: Path, *, max_file_mb: float = 50.0, max_rows: int = 20_0
 
 # --------------------------------------------------------------------------- sheet names
 
-_NUMBER_PREFIX = re.compile(r"^\s*(?:biểu\s*)?\d+\s*[.)\-:]?\s*", re.IGNORECASE)
+# `4. `, `4) `, `Biểu 4 - ` before a sheet's name (on `fold` keys: `biêu4`, or `bieu`)
+_NUMBER_PREFIX = re.compile(r"^\s*(?:bi[eê]u[1-5]?\s*)?\d+\s*[.)\-:]?\s*", re.IGNORECASE)
 
 
 def _name_keys(name: str) -> tuple[str, str]:

@@ -155,6 +155,26 @@ def _hidden_columns(wb: Workbook) -> None:
         ws.column_dimensions[get_column_letter(second)].hidden = True
 
 
+def strip_marks(text: str) -> str:
+    """`Xã Đại Thắng` -> `Xa Dai Thang`: typed on a machine without Vietnamese input."""
+    d = unicodedata.normalize("NFD", text).replace("đ", "d").replace("Đ", "D")
+    return "".join(ch for ch in d if not unicodedata.combining(ch))
+
+
+def _no_diacritics(wb: Workbook) -> None:
+    """Unit names, sheet names, cover labels and the district's name without any mark."""
+    for cell in _name_cells(wb):
+        set_text(cell, strip_marks(str(cell.value)))
+    cover = wb.worksheets[0]
+    for row in cover.iter_rows(min_col=1, max_col=1):
+        if isinstance(row[0].value, str):
+            set_text(row[0], strip_marks(row[0].value))
+    name = _cover_cell(wb, "Ten don vi")
+    set_text(name, strip_marks(str(name.value)))
+    for ws in wb.worksheets:
+        ws.title = strip_marks(ws.title)
+
+
 def _sheet_names_loose(wb: Workbook) -> None:
     for ws, *_ in list(_content(wb)):
         ws.title = re.sub(r"^\d+\.\s*", "", ws.title).upper()
@@ -180,6 +200,7 @@ QUIRKS: dict[str, Callable[[Workbook], None]] = {
     "hidden_rows": _hidden_rows,
     "hidden_columns": _hidden_columns,
     "sheet_names_loose": _sheet_names_loose,
+    "no_diacritics": _no_diacritics,
 }
 
 

@@ -347,6 +347,30 @@ def _findings_by_rule(findings: pd.DataFrame) -> list[dict]:
             for (rule, sev), r in g.iterrows()]
 
 
+def _reporting(frame: pd.DataFrame | None) -> dict | None:
+    """The completeness table as the report shows it (Vietnamese numbers and dates)."""
+    if frame is None or frame.empty:
+        return None
+    from pipelines.completeness import STATUS_TEXT
+
+    def day(v) -> str:
+        return v.strftime("%d/%m/%Y") if hasattr(v, "strftime") and not pd.isna(v) else "–"
+
+    rows = [{"name": r.district_name, "files": vn_number(r.files), "received": day(r.first_received),
+             "on_time": "Đúng hạn" if r.on_time else ("Quá hạn" if r.received else "–"),
+             "status": STATUS_TEXT.get(r.status, r.status),
+             "sheets": f"{r.sheets_accepted}/{r.sheets_expected}" if r.sheets_expected else "–"}
+            for r in frame[frame["level"] == "district"].itertuples(index=False)]
+    city = frame[frame["level"] == "city"].iloc[0]
+    rate = lambda v: "–" if pd.isna(v) else f"{vn_number(v, 1)} %"  # noqa: E731
+    return {"rows": rows, "deadline": day(city["deadline"]), "expected": int(city["expected"]),
+            "received": int(city["received"]), "on_time": int(city["on_time"]),
+            "accepted": int(city["accepted"]), "partial": int(city["partial"]),
+            "rejected": int(city["rejected"]), "missing": int(city["missing"]),
+            "reporting_rate": rate(city["reporting_rate"]), "on_time_rate": rate(city["on_time_rate"]),
+            "accepted_rate": rate(city["accepted_rate"])}
+
+
 def _status_counts(subs: list[dict]) -> dict[str, int]:
     counts: dict[str, int] = {}
     for s in subs:
@@ -358,7 +382,8 @@ def _status_counts(subs: list[dict]) -> dict[str, int]:
 
 def render_report(period: str, aggregates: pd.DataFrame, submissions: pd.DataFrame,
                   findings: pd.DataFrame, out_dir: Path, *, catalogue: Catalogue | None = None,
-                  history: pd.DataFrame | None = None) -> dict[str, Path]:
+                  history: pd.DataFrame | None = None,
+                  completeness: pd.DataFrame | None = None) -> dict[str, Path]:
     """Write `bao_cao.html`, `tong_hop.xlsx` and `charts/*.png|svg` into `out_dir`."""
     from pipelines.summary_xlsx import write_summary
 
@@ -395,6 +420,7 @@ def render_report(period: str, aggregates: pd.DataFrame, submissions: pd.DataFra
         "submissions": subs, "findings": _findings_by_rule(findings),
         "not_sent": not_sent, "status_counts": _status_counts(subs),
         "incomplete_note": INCOMPLETE_NOTE, "n_findings": len(findings),
+        "reporting": _reporting(completeness),
     }
     env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=True,
                       undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True)

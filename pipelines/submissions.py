@@ -33,10 +33,10 @@ def decide_statuses(results: list[WorkbookResult]) -> dict[str, str]:
         counted.append(group[0])
         for r in group[1:]:
             status[r.file] = DUPLICATE
-    by_district: dict[str, list[WorkbookResult]] = {}
-    for r in counted:
+    by_district: dict[tuple[str, str], list[WorkbookResult]] = {}
+    for r in counted:  # a file whose cover names another period competes with no one
         if r.district_code:
-            by_district.setdefault(r.district_code, []).append(r)
+            by_district.setdefault((r.district_code, r.period), []).append(r)
     for group in by_district.values():
         group.sort(key=lambda r: r.file)  # on a full tie the name sorting first wins
         group.sort(key=lambda r: (r.made_on or date.min, r.mtime), reverse=True)  # stable

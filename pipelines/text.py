@@ -18,6 +18,7 @@ from babel.numbers import format_decimal
 _TONES = {"\u0300": "1", "\u0301": "2", "\u0303": "3", "\u0309": "4", "\u0323": "5"}
 _SPACE = re.compile(r"\s+")
 _NON_WORD = re.compile(r"[^\w\s]")
+_TONE_DIGIT = re.compile(r"(?<=[^\W\d_])[1-5](?=\s|$)")  # what `fold` appends to a toned word
 
 
 def _fold_word(word: str) -> str:
@@ -41,9 +42,14 @@ def fold(text: object) -> str:
 
 
 def ascii_fold(text: object) -> str:
-    """Key without any diacritics or punctuation: `Tuyên truyền` -> `tuyen truyen`."""
+    """Key without any diacritics or punctuation: `Tuyên truyền` -> `tuyen truyen`.
+
+    Also of a `fold` key: the tone digit `fold` puts after a word is dropped too, so
+    `ascii_fold(fold(x)) == ascii_fold(x)`.
+    """
     s = unicodedata.normalize("NFD", str(text or "")).casefold().replace("đ", "d")
     s = "".join(ch for ch in s if not unicodedata.combining(ch))
+    s = _TONE_DIGIT.sub("", s)
     s = _NON_WORD.sub(" ", s)
     return _SPACE.sub(" ", s).strip()
 

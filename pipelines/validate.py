@@ -118,7 +118,8 @@ def check_workbook(path: Path, *, catalogue: Catalogue, registry: Registry,
 def _unreadable(result: WorkbookResult, why: str) -> WorkbookResult:
     """R18: the whole workbook is rejected with one finding."""
     result.findings = [Where(result.file, result.district_code)(
-        "R18", f"Không đọc được tệp: {why}. Hãy lưu lại tệp dạng .xlsx và gửi lại.")]
+        "R18", f"Không đọc được tệp: {why}. Hãy mở tệp bằng Excel, bỏ mật khẩu nếu có, "
+               "lưu lại dạng .xlsx và gửi lại.")]
     result.sheets = {}
     result.status = REJECTED
     return result
@@ -143,11 +144,15 @@ def _check_book(book, result: WorkbookResult, where: Where, catalogue: Catalogue
                                   cover.cell("period"), raw_period))
         return
     result.period = str(period)
-    if expected_period is not None and period != expected_period:
-        result.findings.append(at("R05", f"Trang bìa ghi kỳ {period.label} nhưng tệp nằm trong thư mục "
-                                         f"kỳ {expected_period.label}.", cover.cell("period"), raw_period))
-        return
     district = registry.find_district(cover.get("district_code"), cover.get("district_name"), period)
+    if district is not None:  # known even when the period is wrong: the feedback goes to it
+        result.district_code, result.district_name = district.code, district.name
+    if expected_period is not None and period != expected_period:
+        result.findings.append(Where(where.file, result.district_code, cover_name)(
+            "R05", f"Trang bìa ghi kỳ {period.label} nhưng tệp được nộp cho kỳ "
+                   f"{expected_period.label} (thư mục {expected_period}). Hãy sửa kỳ báo cáo, "
+                   "hoặc nộp tệp cho đúng kỳ.", cover.cell("period"), raw_period))
+        return
     if district is None:
         blank = not cover.get("district_code") and not cover.get("district_name")
         result.findings.append(at("R05", "Trang bìa chưa ghi mã đơn vị và tên đơn vị." if blank else
@@ -156,7 +161,6 @@ def _check_book(book, result: WorkbookResult, where: Where, catalogue: Catalogue
                                   cover.cell("district_code") or cover.cell("district_name"),
                                   cover.get("district_code") or cover.get("district_name")))
         return
-    result.district_code, result.district_name = district.code, district.name
     result.made_on = parse_made_on(cover.get("made_on"))
     where = Where(where.file, district.code)
     index = UnitIndex(registry.units(district.code, period))

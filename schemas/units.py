@@ -45,6 +45,12 @@ def split_prefix(name: str, prefixes=_UNIT_PREFIXES) -> tuple[str | None, str]:
             rest = key[len(fp):].lstrip(" .")
             if rest:
                 return kind, rest
+    words = ascii_fold(name).split(" ")  # typed without diacritics: `Xa Dai Thang`, `Huyen …`
+    for prefix, kind in prefixes:
+        plain = ascii_fold(prefix).split(" ")
+        rest = " ".join(key.replace(".", " ").split()[len(plain):])
+        if plain != [""] and words[:len(plain)] == plain and rest:
+            return kind, rest
     return None, key
 
 

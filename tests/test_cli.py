@@ -6,7 +6,7 @@ from typer.testing import CliRunner
 from pipelines.cli import app
 
 runner = CliRunner()
-COMMANDS = ["run", "check", "template", "sample", "demo"]
+COMMANDS = ["run", "check", "history", "template", "sample", "demo"]
 
 
 def test_every_command_has_help():
@@ -66,6 +66,49 @@ def test_run_prints_summary(prefect_harness, tmp_path):
     result = runner.invoke(app, ["run", "-p", "2017", "--raw-dir", str(tmp_path / "raw"),
                                  "--reports-dir", str(tmp_path / "out")])
     assert result.exit_code == 0, result.output
-    assert "2 tệp" in result.output and "Đã tiếp nhận: 1" in result.output
-    assert "Bị từ chối: 1" in result.output and "R18" in result.output
+    assert "2 tệp" in result.output
+    assert "Đã tiếp nhận: a.xlsx" in result.output and "Bị từ chối: b.xlsx" in result.output
+    assert "Cộng: đã tiếp nhận 1; bị từ chối 1." in result.output and "R18" in result.output
+    assert "Nộp báo cáo: 1/15 quận, huyện" in result.output
     assert str(tmp_path / "out" / "2017" / "bao_cao.html") in result.output
+
+
+def test_check_annotate_writes_a_marked_copy(tmp_path):
+    import hashlib
+
+    import openpyxl
+
+    clean = write_clean(tmp_path / "ok.xlsx", "318", "2017")
+    bad = edit(clean, tmp_path / "bad.xlsx", **{"4. Giảm nghèo!D7": "mười"})
+    before = hashlib.sha256(bad.read_bytes()).hexdigest()
+    out = tmp_path / "bad (danh dau).xlsx"
+    result = runner.invoke(app, ["check", str(bad), "--annotate", str(out)])
+    assert result.exit_code == 1 and str(out) in result.output
+    assert hashlib.sha256(bad.read_bytes()).hexdigest() == before  # the original is untouched
+    wb = openpyxl.load_workbook(out)
+    assert wb.sheetnames[0] == "Kết quả kiểm tra"
+    assert "R01" in wb["4. Giảm nghèo"]["D7"].comment.text
+    refused = runner.invoke(app, ["check", str(bad), "--annotate", str(bad)])
+    assert refused.exit_code == 2 and hashlib.sha256(bad.read_bytes()).hexdigest() == before
+
+
+def test_check_uses_the_record_and_history_lists_versions(prefect_harness, tmp_path):
+    from builders import clean_values
+
+    raw, reports = tmp_path / "raw", tmp_path / "reports"
+    write_clean(raw / "2016" / "bao cao 2016.xlsx", "318", "2016")
+    run = runner.invoke(app, ["run", "-p", "2016", "--raw-dir", str(raw), "--reports-dir", str(reports)])
+    assert run.exit_code == 0, run.output
+    v = clean_values("318", "2017")
+    row = v["GN"]["318"]
+    row["GN02"] += 3
+    row["GN06"] = row["GN02"] - row["GN03"] + row["GN04"] + row["GN05"]
+    path = write_clean(tmp_path / "2017.xlsx", "318", "2017", values=v)
+    without = runner.invoke(app, ["check", str(path)])
+    assert without.exit_code == 0 and "[Cảnh báo R14]" not in without.output
+    assert "Chưa có sổ lưu số liệu" in without.output
+    found = runner.invoke(app, ["check", str(path), "--reports-dir", str(reports)])
+    assert found.exit_code == 0 and "[Cảnh báo R14]" in found.output  # a warning: exit 0
+    listed = runner.invoke(app, ["history", "--reports-dir", str(reports), "-d", "318"])
+    assert listed.exit_code == 0 and "bao cao 2016.xlsx" in listed.output
+    assert "Đã tiếp nhận" in listed.output and "Kỳ 2016" in listed.output

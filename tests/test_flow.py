@@ -92,3 +92,77 @@ def test_rerun_replaces_the_period(prefect_harness, period_dir):
     subs = con.execute("SELECT count(*) FROM submissions").fetchone()[0]
     con.close()
     assert dupes == 0 and runs >= 2 and subs == 5
+
+
+@pytest.fixture(scope="module")
+def everything(tmp_path_factory):
+    """A period folder with one of each fate, and files that are no workbook at all."""
+    root = tmp_path_factory.mktemp("all")
+    raw = root / "raw" / "2017"
+    write_clean(raw / "Bach Long Vi.xlsx", "318", "2017")  # accepted
+    edit(write_clean(raw / "Do Son.xlsx", "308", "2017"), **{"4. Giảm nghèo!D7": -5})  # partial
+    edit(write_clean(raw / "nhap.xlsx", "308", "2017"), **{"Thông tin!B1": "999", "Thông tin!B2": None})
+    old = edit(write_clean(raw / "Cat Hai.xlsx", "317", "2017"), **{"Thông tin!B6": "01/01/2018"})
+    new = edit(write_clean(raw / "thang 1" / "Cat Hai sua.xlsx", "317", "2017"),
+               **{"Thông tin!B6": "05/01/2018"})  # in a sub-folder: still counted
+    (raw / "Cat Hai sua - Copy.xlsx").write_bytes(new.read_bytes())
+    (raw / "rong.xlsx").write_bytes(b"")
+    (raw / "anh.png").write_bytes(b"\x89PNG\r\n\x1a\n")
+    (raw / ".~lock.Do Son.xlsx#").write_text("office lock", encoding="utf-8")
+    assert old.exists()
+    return root
+
+
+def test_every_file_is_accounted_for(prefect_harness, everything):
+    raw = everything / "raw" / "2017"
+    files_in = sorted(str(p.relative_to(raw)) for p in raw.rglob("*") if p.is_file())
+    before = _hashes(raw)
+    summary = asyncio.run(period_report("2017", str(everything / "raw"), str(everything / "reports")))
+    assert _hashes(raw) == before
+    out = everything / "reports" / "2017"
+    subs = _csv(out / "submissions.csv")
+    assert sorted(r["file"] for r in subs) == files_in == sorted(summary["file_status"])
+    by = {r["file"]: r["status"] for r in subs}
+    counts = {s: sum(v == s for v in by.values()) for s in
+              ("accepted", "partial", "rejected", "superseded", "duplicate")}
+    assert len(files_in) == sum(counts.values()) == summary["files"]
+    assert counts == {"accepted": 2, "partial": 1, "rejected": 4, "superseded": 1, "duplicate": 1}
+    assert by["Cat Hai.xlsx"] == "superseded" and by["thang 1/Cat Hai sua.xlsx"] == "duplicate"
+    assert by["Cat Hai sua - Copy.xlsx"] == "accepted"
+    # every rejected file says why, with a finding of its own
+    findings = _csv(out / "findings.csv")
+    for f in (f for f, s in by.items() if s == "rejected"):
+        assert any(x["file"] == f and x["severity"] == "error" for x in findings), f
+    # completeness: 3 districts received of 15, the draft with a bad code counts for nobody
+    comp = {r["district_code"]: r for r in _csv(out / "completeness.csv")}
+    assert comp["31"]["received"] == "3" and comp["31"]["expected"] == "15"
+    assert comp["308"]["status"] == "partial" and comp["308"]["files"] == "1"
+    assert summary["completeness"]["received"] == 3
+    # feedback: a folder per district expected, a marked copy for each file with findings
+    feedback = out / "phan_hoi"
+    assert len([d for d in feedback.iterdir() if d.is_dir() and d.name[:3].isdigit()]) == 15
+    assert list((feedback / "308_quan_do_son").glob("*_danh_dau.xlsx"))
+    assert (feedback / "305_quan_le_chan" / "tom_tat.html").exists()  # sent nothing
+    html = (out / "bao_cao.html").read_text(encoding="utf-8")
+    assert "Hạn nộp: 15/01/2018" in html and "Chưa nộp" in html
+
+
+def test_history_rules_run_in_the_flow(prefect_harness, tmp_path):
+    """The flow compares with earlier periods on record: R14 from last year's report."""
+    from builders import clean_values
+
+    raw = tmp_path / "raw"
+    write_clean(raw / "2016" / "a.xlsx", "318", "2016")
+    v = clean_values("318", "2017")
+    row = v["GN"]["318"]
+    row["GN02"] += 3
+    row["GN06"] = row["GN02"] - row["GN03"] + row["GN04"] + row["GN05"]
+    write_clean(raw / "2017" / "a.xlsx", "318", "2017", values=v)
+    for period in ("2016", "2017"):
+        summary = asyncio.run(period_report(period, str(raw), str(tmp_path / "reports")))
+    assert summary["by_rule"].get("R14") == 1
+    assert summary["file_status"] == {"a.xlsx": "accepted"}
+    con = duckdb.connect(str(tmp_path / "reports" / "thongke.duckdb"), read_only=True)
+    log = con.execute("SELECT period, file, status FROM submission_log ORDER BY period").fetchall()
+    con.close()
+    assert log == [("2016", "a.xlsx", "accepted"), ("2017", "a.xlsx", "accepted")]

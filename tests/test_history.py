@@ -125,7 +125,10 @@ def test_r15_extra_zeros_against_peers(catalogue):
     flagged = _r15(160000.0, ctx, "TT02", catalogue)  # typed with two zeros too many
     assert len(flagged) == 1 and "cùng loại" in flagged[0].message
     assert flagged[0].cell == "D7" and flagged[0].severity == "warning"
-    assert _r15(14.0, ctx, "TT02", catalogue)  # a hundred times smaller: flagged too
+    # a flow far below its peers is a quiet period, not an error; a stock far below is flagged
+    assert _r15(14.0, ctx, "TT02", catalogue) == []
+    stock = _context(peers, "TT03")
+    assert len(_r15(14.0, stock, "TT03", catalogue)) == 1
 
 
 def test_r15_zero_heavy_counts_raise_no_alarm(catalogue):

@@ -11,7 +11,7 @@ from python_calamine import CalamineWorkbook
 
 from pipelines.form import (CODE_ROW, COVER_SHEET, FIRST_DATA_ROW, TOTAL_LABEL, locate_table,
                             total_row, write_form)
-from pipelines.quirks import QUIRKS, apply_quirk, swap_tone
+from pipelines.quirks import QUIRKS, apply_quirk, strip_marks, swap_tone
 from pipelines.sample import DEFECTS, generate, simulate_values
 from schemas.catalogue import load_catalogue
 from schemas.periods import parse_period
@@ -303,6 +303,10 @@ def _check(name, before, after, wb):
         assert gn_a == gn_b
     elif name == "sheet_names_loose":
         assert "GIẢM NGHÈO" in after and "TUYÊN TRUYỀN" in after
+    elif name == "no_diacritics":
+        assert "4. Giam ngheo" in after and "Thong tin" in after
+        names = [r[2] for r in after["4. Giam ngheo"][6:43]]
+        assert names == [strip_marks(r[2]) for r in gn_b[6:43]] and names[0].isascii()
     else:
         raise AssertionError(f"no check for quirk {name}")
 

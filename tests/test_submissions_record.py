@@ -84,3 +84,23 @@ def test_record_transaction_rolls_back(tmp_path):
     con = duckdb.connect(str(db), read_only=True)
     assert con.execute("SELECT run_id FROM submissions").fetchall() == [("r1",)]
     con.close()
+
+
+def test_a_file_for_another_period_supersedes_nothing(tmp_path, catalogue, registry):
+    """Sent into the wrong folder: rejected (R05) for its district, while the district's
+    right file, though older, still counts."""
+    from builders import edit, write_clean
+
+    from pipelines.submissions import decide_statuses
+    from pipelines.validate import check_workbook
+    from schemas.periods import parse_period
+
+    right = edit(write_clean(tmp_path / "dung.xlsx", "318", "2017"), **{"Thông tin!B6": "02/01/2018"})
+    wrong = edit(write_clean(tmp_path / "nham ky.xlsx", "318", "2017-H1"),
+                 **{"Thông tin!B6": "20/01/2018"})
+    results = [check_workbook(p, catalogue=catalogue, registry=registry,
+                              expected_period=parse_period("2017")) for p in (right, wrong)]
+    assert decide_statuses(results) == {"dung.xlsx": "accepted", "nham ky.xlsx": "rejected"}
+    bad = results[1]
+    assert bad.district_code == "318" and [f.rule for f in bad.findings] == ["R05"]
+    assert bad.findings[0].district_code == "318" and "thư mục 2017" in bad.findings[0].message
