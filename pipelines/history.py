@@ -15,9 +15,10 @@ what mean and standard-deviation bounds do. A value must also differ from the me
 `min_difference` in its own unit and be `min_ratio` times above (or `min_ratio_low` times
 below) the median. Two references, each needing enough values: the unit's own earlier
 periods (flows against the same half of other years, stocks against every earlier period),
-and its peers of the same unit type in the period. Against peers, a flow is only flagged
-for being far *above* them (extra zeros, the wrong unit): a commune that did little in a
-period is common, a commune with ten times its peers' activity is worth a look.
+and its peers of the same unit type in the period. A flow is only flagged for being far
+*above* (extra zeros, the wrong unit): a commune that did little in a period is common, a
+commune with ten times its usual or its peers' activity is worth a look. Stocks are
+flagged both ways.
 """
 from __future__ import annotations
 
@@ -69,7 +70,8 @@ class Context:
                 earlier = earlier[same_half | (earlier["indicator"].map(kinds) != "flow")]
             peers = self.peers[self.peers["indicator"].isin(scored)]
             peers = peers.assign(unit_type=peers["unit_code"].map(self.unit_types))
-            self._stats = (reference_stats(earlier, ["unit_code", "indicator"], cfg, cfg.min_history),
+            self._stats = (reference_stats(earlier, ["unit_code", "indicator"], cfg, cfg.min_history,
+                                           pool="indicator"),
                            reference_stats(peers, ["unit_type", "indicator"], cfg, cfg.min_peers))
             self._stats_key = key
         return self._stats
@@ -161,19 +163,32 @@ def _annual_below_h1(values, context: Context, catalogue: Catalogue, at) -> list
     return out
 
 
-def reference_stats(reference: pd.DataFrame, keys: list[str], cfg: Outliers, minimum: int
-                    ) -> pd.DataFrame:
+def reference_stats(reference: pd.DataFrame, keys: list[str], cfg: Outliers, minimum: int,
+                    pool: str | None = None) -> pd.DataFrame:
     """Per group of `keys`: the median and the robust spread of log(1 + value), over the
     positive values (a zero is "nothing happened", neither an outlier nor a reference);
-    only groups with at least `minimum` values."""
+    only groups with at least `minimum` values.
+
+    `pool` (a key column): the spread never goes below the median absolute deviation of
+    all groups with the same `pool` value. Three or four periods of one unit cannot tell
+    its spread (three close values by chance make any fourth an "outlier"); how much an
+    indicator moves from period to period across all units can.
+    """
     ref = reference[reference["value"].astype("float64") > 0]
     ref = ref.assign(y=np.log1p(ref["value"].astype("float64")))
     grouped = ref.groupby(keys)["y"]
     stats = pd.DataFrame({"n": grouped.count(), "median": grouped.median()})
     ref = ref.join(stats["median"], on=keys)
-    dev = (ref["y"] - ref["median"]).abs().groupby([ref[k] for k in keys])
+    ref["dev"] = (ref["y"] - ref["median"]).abs()
+    dev = ref.groupby(keys)["dev"]
     mad, mean_ad = dev.median(), dev.mean()
     spread = mad.where(mad > 0, mean_ad * MEAN_AD_TO_MAD)
+    if pool is not None and not ref.empty:
+        many = ref.join(stats["n"], on=keys)
+        # the median point of each group deviates by 0 by construction: leave it out
+        pooled = many[(many["n"] >= minimum) & (many["dev"] > 0)].groupby(pool)["dev"].median()
+        floor = pd.Series(stats.index.get_level_values(pool), index=stats.index).map(pooled)
+        spread = pd.concat([spread, floor.fillna(0)], axis=1).max(axis=1)
     stats["spread"] = spread.clip(lower=cfg.min_spread)
     return stats[stats["n"] >= minimum]
 
@@ -200,9 +215,9 @@ def _outliers(values, context: Context, catalogue: Catalogue, cfg: Outliers, at)
     out = []
     for row, oz, om, pz, pm in zip(rows.itertuples(index=False), own_z, own_med, peer_z, peer_med):
         reasons = []
-        if _far(row.value, oz, om, cfg):
+        low_ok = cfg.flows_below or row.indicator not in flows
+        if _far(row.value, oz, om, cfg, low=low_ok):
             reasons.append(f"các kỳ trước của chính đơn vị (trung vị {vn_flexible(round(om, 2))})")
-        low_ok = cfg.flows_below_peers or row.indicator not in flows
         if _far(row.value, pz, pm, cfg, low=low_ok):
             reasons.append(f"các đơn vị cùng loại ({row.unit_type}) trong kỳ "
                            f"(trung vị {vn_flexible(round(pm, 2))})")

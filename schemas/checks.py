@@ -32,7 +32,7 @@ class Outliers:  # R15
     min_difference: float = 20.0
     min_ratio: float = 5.0
     min_ratio_low: float = 10.0
-    flows_below_peers: bool = False
+    flows_below: bool = False
     types: tuple[str, ...] = ("int", "money")
     skip: tuple[str, ...] = ()
 

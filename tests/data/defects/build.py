@@ -545,7 +545,7 @@ def clean_expected() -> list[tuple[str, str, str, str, str]]:
 
     None: the lowest NL03 of the 32 xã (20,32 of Xã Ngũ Phúc, about 13 times below the
     median) was an R15 while R15 flagged flows far below their peers; it no longer does
-    (`flows_below_peers = false` in schemas/data/checks.toml): a quiet period is common."""
+    (`flows_below = false` in schemas/data/checks.toml): a quiet period is common."""
     return []
 
 
