@@ -201,4 +201,4 @@ def _reporting(frame: pd.DataFrame) -> dict:
     return {**{k: int(city[k]) for k in ("expected", "received", "on_time", "accepted",
                                           "partial", "rejected", "missing")},
             "not_received": list(districts.loc[districts["received"] == 0, "district_name"]),
-            "deadline": str(city["deadline"])}
+            "deadline": city["deadline"].strftime("%d/%m/%Y")}

@@ -70,6 +70,7 @@ def test_run_prints_summary(prefect_harness, tmp_path):
     assert "Đã tiếp nhận: a.xlsx" in result.output and "Bị từ chối: b.xlsx" in result.output
     assert "Cộng: đã tiếp nhận 1; bị từ chối 1." in result.output and "R18" in result.output
     assert "Nộp báo cáo: 1/15 quận, huyện" in result.output
+    assert "đúng hạn 15/01/2018" in result.output
     assert str(tmp_path / "out" / "2017" / "bao_cao.html") in result.output
 
 
