@@ -160,3 +160,28 @@ class FindingsModel(pa.DataFrameModel):
     class Config:
         strict = True
         coerce = True
+
+
+# --------------------------------------------------------------------------- targets
+
+
+class TargetsModel(pa.DataFrameModel):
+    """The optional targets file: a yearly target per (org unit, indicator)."""
+
+    year: Series[int] = pa.Field(ge=2016, le=2030)
+    org_unit_code: Series[str]
+    indicator: Series[str]
+    target: Series[float] = pa.Field(ge=0)
+
+    class Config:
+        strict = True
+        coerce = True
+        unique = ["year", "org_unit_code", "indicator"]
+
+
+def targets_model(org_units: frozenset[str], indicators: frozenset[str]) -> pa.DataFrameSchema:
+    """`TargetsModel` with the codes this programme knows."""
+    return TargetsModel.to_schema().update_columns({
+        "org_unit_code": {"checks": [pa.Check.isin(sorted(org_units), name="org_unit")]},
+        "indicator": {"checks": [pa.Check.isin(sorted(indicators), name="indicator")]},
+    })
