@@ -99,6 +99,8 @@ def _print_summary(summary: dict, seconds: float) -> None:
     if html:
         typer.echo(f"Báo cáo: {html}")
     typer.echo(f"Bảng số liệu: {Path(summary['outputs'][0]).parent}")
+    for problem in summary.get("target_problems", []):
+        typer.echo(f"Tệp mục tiêu: {problem}")
     if summary.get("feedback"):
         typer.echo(f"Phản hồi từng quận, huyện: {Path(summary['outputs'][0]).parent / 'phan_hoi'}")
 

@@ -10,6 +10,7 @@ import uuid
 from datetime import date
 from collections import Counter
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pandas as pd
 from prefect import flow, task, unmapped
@@ -26,6 +27,9 @@ from schemas.catalogue import load_catalogue
 from schemas.checks import load_checks
 from schemas.periods import parse_period
 from schemas.units import load_registry
+
+if TYPE_CHECKING:
+    from pipelines.targets import Targets
 
 SHEET_COLUMNS = ["district_code", "sheet", "status", "file", "sha256"]
 VALUE_COLUMNS = ["district_code", "unit_code", "sheet", "indicator", "value", "cell", "file",
@@ -133,9 +137,18 @@ def write_feedback(out_dir: str, period: str, results: list[WorkbookResult], tab
     return {k: [str(p) for p in v] for k, v in written.items()}
 
 
+@task(name="read-targets", cache_policy=NO_CACHE)
+def read_targets(raw_dir: str) -> "Targets | None":
+    """The optional targets file in the raw root (`muc_tieu.xlsx` or `.csv`)."""
+    from pipelines import targets
+
+    path = targets.find_targets(Path(raw_dir))
+    return targets.read_targets(path, load_catalogue(), load_registry()) if path else None
+
+
 @task(name="render-report", cache_policy=NO_CACHE)
 def render_outputs(period: str, out_dir: str, aggregates: pd.DataFrame, tables: dict,
-                   db_path: str) -> dict[str, str]:
+                   db_path: str, goals: "Targets | None" = None) -> dict[str, str]:
     from pipelines.render import render_report
 
     current = parse_period(period)
@@ -144,7 +157,7 @@ def render_outputs(period: str, out_dir: str, aggregates: pd.DataFrame, tables: 
     past = record.read_aggregates(Path(db_path), earlier) if earlier else None
     paths = render_report(period, aggregates, tables["submissions"], tables["findings"],
                           Path(out_dir), catalogue=load_catalogue(), history=past,
-                          completeness=tables["completeness"])
+                          completeness=tables["completeness"], targets=goals)
     return {k: str(v) for k, v in paths.items()}
 
 
@@ -171,8 +184,11 @@ async def period_report(period: str, raw_dir: str | None = None,
     aggregates = aggregate_period(period, db)
     written = write_tables(str(out_dir), aggregates, tables)
     feedback = write_feedback(str(out_dir), period, results, tables, str(raw_period))
-    report = render_outputs(period, str(out_dir), aggregates, tables, db)
-    return summarise(period, tables, written, report, feedback)
+    goals = read_targets(str(settings.raw_dir))
+    report = render_outputs(period, str(out_dir), aggregates, tables, db, goals)
+    summary = summarise(period, tables, written, report, feedback)
+    summary["target_problems"] = [str(p) for p in goals.problems] if goals else []
+    return summary
 
 
 def summarise(period: str, tables: dict, written: list[str], report: dict,

@@ -10,14 +10,15 @@ from __future__ import annotations
 
 import base64
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pandas as pd
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
-from pipelines import charts
+from pipelines import charts, narrative
 from pipelines.atomic import write_text
 from pipelines.findings import RULES
 from pipelines.submissions import STATUS_VI
@@ -25,6 +26,9 @@ from pipelines.text import vn_number
 from schemas.catalogue import Catalogue, load_catalogue
 from schemas.periods import Period, PeriodError, parse_period
 from schemas.units import CITY_CODE, load_registry
+
+if TYPE_CHECKING:
+    from pipelines.targets import Targets
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 MISSING = "–"
@@ -53,6 +57,7 @@ CHART_ONLY = {"share_flag"}  # derived methods shown in the chart, not the table
 KEY_FIGURES: tuple[tuple[str, tuple[str, ...], str, str], ...] = (
     ("Tỷ lệ hộ nghèo", ("GN_TL_NGHEO", "GN06"), "{0}", "{1} hộ nghèo cuối kỳ"),
     ("Tỷ lệ hộ cận nghèo", ("GN_TL_CAN_NGHEO", "GN07"), "{0}", "{1} hộ cận nghèo cuối kỳ"),
+    ("Hộ thoát nghèo trong kỳ", ("GN03", "GN05"), "{0} hộ", "{1} hộ nghèo phát sinh trong kỳ"),
     ("Xã đạt chuẩn nông thôn mới", ("NTM_TL_XA_DAT", "NTM_SO_XA_DAT", "NTM_SO_XA"),
      "{1}/{2} xã ({0})", "Mục tiêu năm 2020: một nửa số xã đạt chuẩn"),
     ("Số tiêu chí đạt bình quân một xã", ("NTM_TB_TC",), "{0} tiêu chí",
@@ -99,6 +104,15 @@ class Row:
     cells: tuple[Cell, ...]
     total: bool = False
     change: Cell | None = None
+    target: Cell | None = None
+    attained: str = ""  # Đạt | Chưa đạt | "" (no target or no value)
+
+
+@dataclass(frozen=True)
+class Chart:
+    name: str  # file name in charts/, without suffix
+    uri: str  # the PNG as a data: URI (the HTML opens from a USB stick)
+    alt: str
 
 
 @dataclass
@@ -110,9 +124,10 @@ class Section:
     rows: list[Row]  # districts by code, then the city total
     change_header: str | None = None
     change_fmt: str = "int"
-    chart_name: str | None = None
-    chart_uri: str | None = None
-    chart_alt: str = ""
+    headline: str | None = None
+    target_header: str | None = None
+    sentences: list[str] = field(default_factory=list)
+    charts: list[Chart] = field(default_factory=list)
 
     @property
     def has_incomplete(self) -> bool:
@@ -224,7 +239,7 @@ def _change(cur: tuple[float, bool], old: tuple[float, bool], fmt: str) -> Cell:
 
 def _section(sheet, cat: Catalogue, values: Values, districts: dict[str, str],
              period: Period | None, label: str, history: dict[Period, Values],
-             chart_dir: Path) -> Section:
+             chart_dir: Path, targets: dict[tuple[str, str], float]) -> Section:
     cols = [Column(i.code, i.label, i.unit, value_fmt(i.code, cat))
             for i in sheet.indicators if i.summable]
     cols += [Column(d.code, d.label, d.unit, value_fmt(d.code, cat)) for d in cat.derived
@@ -234,23 +249,74 @@ def _section(sheet, cat: Catalogue, values: Values, districts: dict[str, str],
         rates = [c for c in cols if c.fmt == "rate"]
         headline, kind = ((rates[0].code, "rate") if rates else
                           (cols[0].code, "sum") if cols else (None, None))
-    sec = Section(sheet.key, sheet.display_name, sheet.title, cols, [])
+    sec = Section(sheet.key, sheet.display_name, sheet.title, cols, [], headline=headline)
     hfmt = value_fmt(headline, cat) if headline else "int"
     prev = _previous(period, history, _is_flow(headline, cat)) if headline else None
     if prev is not None:
         sec.change_header = f"{cat_label(headline, cat)}: thay đổi so với {prev.label}"
         sec.change_fmt = hfmt
+    aimed = headline is not None and any(i == headline for _, i in targets)
+    if aimed and period is not None:
+        sec.target_header = f"Mục tiêu năm {period.year}: {cat_label(headline, cat)}"
     members = [("district", code, name, False) for code, name in districts.items()]
     for level, code, name, total in [*members, ("city", CITY_CODE, CITY_ROW, True)]:
-        change = None
+        change = target = None
+        attained = ""
         if prev is not None:
             change = _change(values.get(level, code, headline),
                              history[prev].get(level, code, headline), hfmt)
+        if aimed:
+            goal = targets.get((code, headline), math.nan)
+            target = Cell(goal, True, fmt_value(goal, hfmt))
+            attained = _attained(values.get(level, code, headline), goal, headline)
         cells = tuple(_cell(values.get(level, code, c.code), c.fmt) for c in cols)
-        sec.rows.append(Row(code, name, cells, total, change))
+        sec.rows.append(Row(code, name, cells, total, change, target, attained))
+    if headline:
+        sec.sentences = _sentences(sec, cat, values, districts, history, prev, hfmt)
     if kind:
         _chart(sec, sheet, cat, values, districts, label, kind, headline, chart_dir)
     return sec
+
+
+def _attained(actual: tuple[float, bool], goal: float, code: str) -> str:
+    """Đạt / Chưa đạt against a target; nothing when either is missing or the value is a
+    lower bound that does not yet reach it."""
+    value, complete = actual
+    if math.isnan(goal) or math.isnan(value):
+        return ""
+    lower = code in narrative.LOWER_IS_BETTER
+    met = value <= goal if lower else value >= goal
+    if not complete and not (met and not lower):  # a lower bound proves only "at least"
+        return ""
+    return "Đạt" if met else "Chưa đạt"
+
+
+def _sentences(sec: Section, cat: Catalogue, values: Values, districts: dict[str, str],
+               history: dict[Period, Values], prev: Period | None, fmt: str) -> list[str]:
+    code = sec.headline
+    col = next((c for c in sec.columns if c.code == code), None)
+    ind = narrative.Indicator(code, cat_label(code, cat), col.unit if col else "", fmt == "rate")
+    show = lambda v, signed: fmt_value(v, fmt, signed)  # noqa: E731
+    current = {n: values.get("district", c, code) for c, n in districts.items()}
+    before = ({n: history[prev].get("district", c, code) for c, n in districts.items()}
+              if prev is not None else None)
+    out = narrative.sentences(
+        ind, values.get("city", CITY_CODE, code), current, show,
+        previous_city=history[prev].get("city", CITY_CODE, code) if prev is not None else None,
+        previous=before, previous_label=prev.label if prev is not None else "")
+    shares = _criteria_shares(sec.key, cat, values)
+    if shares:
+        lagging = narrative.lagging_criteria_sentence(shares, lambda v, s: fmt_value(v, "rate", s))
+        if lagging:
+            out.append(lagging)
+    return out
+
+
+def _criteria_shares(key: str, cat: Catalogue, values: Values) -> dict[str, tuple[float, bool]]:
+    """The NTM criteria shares at city level, by criterion label (empty for other areas)."""
+    crit = [d for d in cat.derived if d.sheet == key and d.method in CHART_ONLY]
+    return {cat.indicators[d.numerator[0]].label: values.get("city", CITY_CODE, d.code)
+            for d in crit}
 
 
 def cat_label(code: str, cat: Catalogue) -> str:
@@ -271,7 +337,6 @@ def _chart(sec: Section, sheet, cat: Catalogue, values: Values, districts: dict[
         png = charts.criteria_bars({k: v for k, (v, _) in shares.items()}, title=title,
                                    incomplete=not all(k for _, k in shares.values()),
                                    save_as=chart_dir / name)
-        sec.chart_alt = title
     else:
         pairs = {n: values.get("district", c, headline) for c, n in districts.items()}
         series = pd.Series({n: v for n, (v, _) in pairs.items()}, dtype="float64")
@@ -286,13 +351,15 @@ def _chart(sec: Section, sheet, cat: Catalogue, values: Values, districts: dict[
         else:
             png = charts.sum_bars(series, unit=col.unit, decimals=2 if col.fmt == "money" else 0,
                                   **common)
-        sec.chart_alt = title
-    sec.chart_name = name
-    sec.chart_uri = "data:image/png;base64," + base64.b64encode(png).decode("ascii")
+    sec.charts.append(Chart(name, data_uri(png), title))
+
+
+def data_uri(png: bytes) -> str:
+    return "data:image/png;base64," + base64.b64encode(png).decode("ascii")
 
 
 def _key_figures(cat: Catalogue, values: Values, period: Period | None,
-                 history: dict[Period, Values]) -> list[dict]:
+                 history: dict[Period, Values], goals: dict[tuple[str, str], float]) -> list[dict]:
     out = []
     for title, codes, main, detail in KEY_FIGURES:
         if not all(c in cat.indicators or any(d.code == c for d in cat.derived)
@@ -306,10 +373,24 @@ def _key_figures(cat: Catalogue, values: Values, period: Period | None,
             cell = _change(pairs[0], history[prev].get("city", CITY_CODE, codes[0]),
                            value_fmt(codes[0], cat))
             change = None if cell.missing else f"{cell.text} so với {prev.label}"
+        target = None
+        if (CITY_CODE, codes[0]) in goals and period is not None:
+            goal = goals[(CITY_CODE, codes[0])]
+            verdict = _attained(pairs[0], goal, codes[0])
+            target = (f"Mục tiêu năm {period.year}: {fmt_value(goal, value_fmt(codes[0], cat))}"
+                      + (f" – {verdict.lower()}" if verdict else ""))
         out.append({"title": title, "main": main.format(*texts), "detail": detail.format(*texts),
                     "incomplete": any(not k and not math.isnan(v) for v, k in pairs),
-                    "change": change})
+                    "change": change, "target": target})
     return out
+
+
+def _targets_note(targets: "Targets | None", period: Period | None) -> dict | None:
+    """What the method note says about the targets file: where from, how many used, problems."""
+    if targets is None:
+        return None
+    used = len(targets.of(period.year)) if period is not None else 0
+    return {"source": targets.source, "used": used, "problems": [str(p) for p in targets.problems]}
 
 
 def _submissions(subs: pd.DataFrame, districts: dict[str, str]) -> list[dict]:
@@ -383,7 +464,8 @@ def _status_counts(subs: list[dict]) -> dict[str, int]:
 def render_report(period: str, aggregates: pd.DataFrame, submissions: pd.DataFrame,
                   findings: pd.DataFrame, out_dir: Path, *, catalogue: Catalogue | None = None,
                   history: pd.DataFrame | None = None,
-                  completeness: pd.DataFrame | None = None) -> dict[str, Path]:
+                  completeness: pd.DataFrame | None = None,
+                  targets: "Targets | None" = None) -> dict[str, Path]:
     """Write `bao_cao.html`, `tong_hop.xlsx` and `charts/*.png|svg` into `out_dir`."""
     from pipelines.summary_xlsx import write_summary
 
@@ -409,18 +491,20 @@ def render_report(period: str, aggregates: pd.DataFrame, submissions: pd.DataFra
         hist.pop(per, None)
     values = Values(agg)
     districts = _districts(agg, submissions, per)
-    sections = [_section(s, cat, values, districts, per, label, hist, chart_dir)
+    goals = targets.of(per.year) if targets is not None and per is not None else {}
+    sections = [_section(s, cat, values, districts, per, label, hist, chart_dir, goals)
                 for s in cat.sheets]
     subs = _submissions(submissions, districts)
     sent = {s["code"] for s in subs}
     not_sent = [n for c, n in districts.items() if c not in sent]
     context = {
         "period": str(period), "period_label": label, "made": date.today().strftime("%d/%m/%Y"),
-        "key_figures": _key_figures(cat, values, per, hist), "sections": sections,
+        "key_figures": _key_figures(cat, values, per, hist, goals), "sections": sections,
         "submissions": subs, "findings": _findings_by_rule(findings),
         "not_sent": not_sent, "status_counts": _status_counts(subs),
         "incomplete_note": INCOMPLETE_NOTE, "n_findings": len(findings),
         "reporting": _reporting(completeness),
+        "targets": _targets_note(targets, per),
     }
     env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=True,
                       undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True)
@@ -428,5 +512,5 @@ def render_report(period: str, aggregates: pd.DataFrame, submissions: pd.DataFra
     write_text(html_path, env.get_template("report.html.j2").render(**context))
     write_summary(xlsx_path, period_label=label, sections=sections, submissions=subs,
                   aggregates=agg, catalogue=cat, incomplete_note=INCOMPLETE_NOTE,
-                  not_sent=not_sent)
+                  not_sent=not_sent, completeness=completeness)
     return {"html": html_path, "xlsx": xlsx_path, "charts": chart_dir}

@@ -246,34 +246,49 @@ def test_charts_are_embedded(report):
     assert "<link" not in html and "<script" not in html  # self-contained
 
 
+def _table_header(ws) -> int:
+    """The row of an area sheet's table header (sentences above it vary)."""
+    return next(c.row for c in ws["A"] if c.value == "STT")
+
+
 def test_summary_workbook(report):
     paths, _, _ = report
     wb = openpyxl.load_workbook(paths["xlsx"])
     cat = load_catalogue()
     assert wb.sheetnames == [s.display_name for s in cat.sheets] + ["Nộp báo cáo", "Dữ liệu"]
     ws = wb["4. Giảm nghèo"]
-    header = [c.value for c in ws[4]]
-    city = next(r for r in ws.iter_rows(min_row=5) if r[2].value == "Toàn thành phố")
+    top = _table_header(ws)
+    assert top > 4 and ws.cell(3, 1).value.startswith("Toàn thành phố, tỷ lệ hộ nghèo là 0,72%")
+    header = [c.value for c in ws[top]]
+    city = next(r for r in ws.iter_rows(min_row=top + 1) if r[2].value == "Toàn thành phố")
     gn06 = city[header.index("Hộ nghèo cuối kỳ (hộ)")]
     assert gn06.data_type == "n" and gn06.value == 4348 and gn06.number_format == "#,##0"
     rate = city[header.index("Tỷ lệ hộ nghèo (%)")]
     assert rate.data_type == "n" and rate.value == pytest.approx(0.7189)
     assert rate.number_format == "0.00"
-    assert ws.freeze_panes == "D5" and ws.cell(4, 4).font.bold and ws.cell(4, 4).alignment.wrap_text
-    assert city[0].row > 5 and city[2].font.bold
+    assert ws.freeze_panes == f"D{top + 1}" and ws.cell(top, 4).font.bold
+    assert ws.cell(top, 4).alignment.wrap_text and ws.print_title_rows == f"${top}:${top}"
+    assert str(ws.page_setup.paperSize) == ws.PAPERSIZE_A4 and ws.page_setup.orientation == "landscape"
+    assert city[0].row > top + 1 and city[2].font.bold
+    (chart,) = ws._charts  # a native chart of the headline by district, in grey
+    ref = chart.series[0].val.numRef.f
+    assert ref.startswith("'4. Giảm nghèo'!$") and f"${top + 1}:" in ref
     ws = wb["2. Nguồn lực"]
-    header = [c.value for c in ws[4]]
-    tl = next(r for r in ws.iter_rows(min_row=5) if r[2].value == "Huyện Tiên Lãng")
+    top = _table_header(ws)
+    header = [c.value for c in ws[top]]
+    tl = next(r for r in ws.iter_rows(min_row=top + 1) if r[2].value == "Huyện Tiên Lãng")
     assert tl[header.index("Tổng nguồn lực huy động (triệu đồng)")].number_format == "#,##0.00"
     ws = wb["3. Hỗ trợ hộ nghèo"]
-    header = [c.value for c in ws[4]]
-    vb = next(r for r in ws.iter_rows(min_row=5) if r[2].value == "Huyện Vĩnh Bảo")
+    top = _table_header(ws)
+    header = [c.value for c in ws[top]]
+    vb = next(r for r in ws.iter_rows(min_row=top + 1) if r[2].value == "Huyện Vĩnh Bảo")
     marked = vb[header.index("Nhà Đại đoàn kết xây mới (nhà)")]
     assert marked.value == 12 and marked.data_type == "n"
     assert marked.fill.fgColor.rgb.endswith("E7E6E6") and marked.number_format == '#,##0"*"'
     assert any("chưa đầy đủ" in str(c.value).lower() for c in ws["A"])
     ws = wb["1. Tuyên truyền"]
-    tl = next(r for r in ws.iter_rows(min_row=5) if r[2].value == "Huyện Tiên Lãng")
+    top = _table_header(ws)
+    tl = next(r for r in ws.iter_rows(min_row=top + 1) if r[2].value == "Huyện Tiên Lãng")
     assert tl[3].value == "–"
 
     subs = wb["Nộp báo cáo"]
@@ -361,3 +376,30 @@ def test_frames_read_back_from_the_contract_csv(tmp_path):
                  "Nhà Đại đoàn kết xây mới (nhà)") == "12*"
     assert parser.tables["Tình hình nộp báo cáo"][1][0] == "Quận Ngô Quyền"
     assert "Không có lỗi hay cảnh báo nào." in paths["html"].read_text(encoding="utf-8")
+
+
+def test_targets_and_sentences(tmp_path):
+    """Actual against target where a targets file names one; the sentences use the table's
+    numbers."""
+    from pipelines.targets import Targets
+
+    goals = pd.DataFrame([(2019, "31", "GN_TL_NGHEO", 1.0), (2019, "315", "GN_TL_NGHEO", 0.1),
+                          (2018, "31", "GN_TL_NGHEO", 9.0)],
+                         columns=["year", "org_unit_code", "indicator", "target"])
+    targets = Targets("muc_tieu.xlsx", goals, [])
+    paths = render_report(PERIOD, _aggregates(), _submissions(), _findings(), tmp_path / "out",
+                          targets=targets)
+    html = paths["html"].read_text(encoding="utf-8")
+    parser = _Tables()
+    parser.feed(html)
+    head = "Mục tiêu năm 2019: Tỷ lệ hộ nghèo"
+    assert _cell(parser.tables, "4. Giảm nghèo", "Toàn thành phố", head) == "1,00%"
+    assert _cell(parser.tables, "4. Giảm nghèo", "Toàn thành phố", "Đánh giá") == "Đạt"
+    assert _cell(parser.tables, "4. Giảm nghèo", "Huyện Tiên Lãng", "Tỷ lệ hộ nghèo (%)") == "4,25%"
+    assert _cell(parser.tables, "4. Giảm nghèo", "Huyện Tiên Lãng", "Đánh giá") == "Chưa đạt"
+    assert _cell(parser.tables, "4. Giảm nghèo", "Huyện Vĩnh Bảo", "Đánh giá") == "–"  # no target
+    assert "Mục tiêu năm 2019: 1,00% – đạt" in html
+    assert "Toàn thành phố, tỷ lệ hộ nghèo là 0,72%" in html  # the sentence, the table's number
+    assert "muc_tieu.xlsx (2 mục tiêu" in html
+    no_targets = render_report(PERIOD, _aggregates(), _submissions(), _findings(), tmp_path / "b")
+    assert "Đánh giá" not in no_targets["html"].read_text(encoding="utf-8")
