@@ -4,11 +4,10 @@ Input is the run's contract frames (FORM.md section 6); nothing here reads files
 Everything is built from the catalogue: one section per content area in catalogue
 order, its table from the sheet's summable indicators and derived indicators.
 What is specific to this programme (the key figures, the chart of each area) is
-kept in two small tables below, `KEY_FIGURES` and `SECTION_CHARTS`.
+kept in small tables: `KEY_FIGURES` and `HEADLINES` below, and `report_charts.PLANS`.
 """
 from __future__ import annotations
 
-import base64
 import math
 from dataclasses import dataclass, field
 from datetime import date
@@ -18,7 +17,7 @@ from typing import TYPE_CHECKING
 import pandas as pd
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
-from pipelines import charts, narrative
+from pipelines import narrative, report_charts
 from pipelines.atomic import write_text
 from pipelines.findings import RULES
 from pipelines.submissions import STATUS_VI
@@ -37,19 +36,12 @@ INCOMPLETE_NOTE = ("Chưa đầy đủ: có đơn vị chưa báo cáo hoặc bi
                    "(tỷ lệ và bình quân chỉ tính trên các đơn vị đã báo cáo đủ).")
 SEVERITY = {"error": "Lỗi", "warning": "Cảnh báo"}
 
-# Content area -> (headline indicator, chart kind). The headline is charted and gets the
-# "change since the previous period" column; `criteria` charts the area's share_flag
-# indicators at city level. An area not listed falls back to its first derived rate.
-SECTION_CHARTS: dict[str, tuple[str, str]] = {
-    "TT": ("TT_TL_GDVH", "rate"),
-    "NL": ("NL_TONG", "sum"),
-    "AS": ("AS01", "sum"),
-    "GN": ("GN_TL_NGHEO", "rate"),
-    "NTM": ("NTM_TL_XA_DAT", "criteria"),
-    "VM": ("VM_SO_DAT", "sum"),
-    "MH": ("MH01", "sum"),
-    "GS": ("GS_TL_GIAI_QUYET", "rate"),
-}
+# Content area -> its headline indicator: the one with the "change since" column, the
+# generated sentences and the target. An area not listed takes its first rate, else its
+# first indicator. Which charts each area gets: `report_charts.PLANS`.
+HEADLINES: dict[str, str] = {"TT": "TT_TL_GDVH", "NL": "NL_TONG", "AS": "AS01",
+                             "GN": "GN_TL_NGHEO", "NTM": "NTM_TL_XA_DAT", "VM": "VM_SO_DAT",
+                             "MH": "MH01", "GS": "GS_TL_GIAI_QUYET"}
 CHART_ONLY = {"share_flag"}  # derived methods shown in the chart, not the table
 
 # City key figures: (title, codes, main text, detail text); `{n}` is codes[n] formatted.
@@ -239,16 +231,16 @@ def _change(cur: tuple[float, bool], old: tuple[float, bool], fmt: str) -> Cell:
 
 def _section(sheet, cat: Catalogue, values: Values, districts: dict[str, str],
              period: Period | None, label: str, history: dict[Period, Values],
-             chart_dir: Path, targets: dict[tuple[str, str], float]) -> Section:
+             inputs: "report_charts.Inputs | None", targets: dict[tuple[str, str], float]
+             ) -> Section:
     cols = [Column(i.code, i.label, i.unit, value_fmt(i.code, cat))
             for i in sheet.indicators if i.summable]
     cols += [Column(d.code, d.label, d.unit, value_fmt(d.code, cat)) for d in cat.derived
              if d.sheet == sheet.key and d.method not in CHART_ONLY]
-    headline, kind = SECTION_CHARTS.get(sheet.key, (None, None))
+    headline = HEADLINES.get(sheet.key)
     if headline not in {c.code for c in cols}:
         rates = [c for c in cols if c.fmt == "rate"]
-        headline, kind = ((rates[0].code, "rate") if rates else
-                          (cols[0].code, "sum") if cols else (None, None))
+        headline = rates[0].code if rates else cols[0].code if cols else None
     sec = Section(sheet.key, sheet.display_name, sheet.title, cols, [], headline=headline)
     hfmt = value_fmt(headline, cat) if headline else "int"
     prev = _previous(period, history, _is_flow(headline, cat)) if headline else None
@@ -273,8 +265,9 @@ def _section(sheet, cat: Catalogue, values: Values, districts: dict[str, str],
         sec.rows.append(Row(code, name, cells, total, change, target, attained))
     if headline:
         sec.sentences = _sentences(sec, cat, values, districts, history, prev, hfmt)
-    if kind:
-        _chart(sec, sheet, cat, values, districts, label, kind, headline, chart_dir)
+    if inputs is not None:
+        plan = report_charts.plan_for(sheet.key, headline, hfmt)
+        sec.charts = [Chart(d.name, d.uri, d.alt) for d in report_charts.draw(sheet, plan, inputs)]
     return sec
 
 
@@ -319,43 +312,19 @@ def _criteria_shares(key: str, cat: Catalogue, values: Values) -> dict[str, tupl
             for d in crit}
 
 
+def _unit_of(code: str, cat: Catalogue) -> str:
+    base = cat.indicators.get(code.split("+")[0])
+    if base is not None:
+        return base.unit
+    return next((d.unit for d in cat.derived if d.code == code), "")
+
+
 def cat_label(code: str, cat: Catalogue) -> str:
+    if "+" in code:
+        return " và ".join(cat_label(c, cat) for c in code.split("+"))
     if code in cat.indicators:
         return cat.indicators[code].label
     return next((d.label for d in cat.derived if d.code == code), code)
-
-
-def _chart(sec: Section, sheet, cat: Catalogue, values: Values, districts: dict[str, str],
-           label: str, kind: str, headline: str, chart_dir: Path) -> None:
-    if kind == "criteria":
-        crit = [d for d in cat.derived if d.sheet == sheet.key and d.method in CHART_ONLY]
-        flags = [i.code for i in sheet.indicators if i.type == "flag"]
-        shares = {f"{flags.index(d.numerator[0]) + 1}. {cat.indicators[d.numerator[0]].label}":
-                  values.get("city", CITY_CODE, d.code) for d in crit}
-        name = f"{sheet.order:02d}_{sheet.key.lower()}_tieu_chi"
-        title = f"Tỷ lệ xã đạt từng tiêu chí nông thôn mới, toàn thành phố – {label}"
-        png = charts.criteria_bars({k: v for k, (v, _) in shares.items()}, title=title,
-                                   incomplete=not all(k for _, k in shares.values()),
-                                   save_as=chart_dir / name)
-    else:
-        pairs = {n: values.get("district", c, headline) for c, n in districts.items()}
-        series = pd.Series({n: v for n, (v, _) in pairs.items()}, dtype="float64")
-        lowered = {n for n, (v, k) in pairs.items() if not k and not math.isnan(v)}
-        col = next(c for c in sec.columns if c.code == headline)
-        name = f"{sheet.order:02d}_{headline.lower()}"
-        title = f"{col.label} theo quận, huyện – {label}"
-        common = dict(title=title, label=col.label, incomplete=lowered, save_as=chart_dir / name)
-        if kind == "rate":
-            png = charts.rate_bars(series, unit=col.unit, **common,
-                                   reference=values.get("city", CITY_CODE, headline)[0])
-        else:
-            png = charts.sum_bars(series, unit=col.unit, decimals=2 if col.fmt == "money" else 0,
-                                  **common)
-    sec.charts.append(Chart(name, data_uri(png), title))
-
-
-def data_uri(png: bytes) -> str:
-    return "data:image/png;base64," + base64.b64encode(png).decode("ascii")
 
 
 def _key_figures(cat: Catalogue, values: Values, period: Period | None,
@@ -492,8 +461,19 @@ def render_report(period: str, aggregates: pd.DataFrame, submissions: pd.DataFra
     values = Values(agg)
     districts = _districts(agg, submissions, per)
     goals = targets.of(per.year) if targets is not None and per is not None else {}
-    sections = [_section(s, cat, values, districts, per, label, hist, chart_dir, goals)
+    full = _clean(aggregates)
+    inputs = report_charts.Inputs(
+        catalogue=cat, values=values, history=hist, period=per, label=label, districts=districts,
+        units=full[(full["level"] == "unit") & (full["period"] == str(period))],
+        registry=load_registry() if per is not None else None,
+        label_of=lambda c: cat_label(c, cat), unit_of=lambda c: _unit_of(c, cat),
+        fmt_of=lambda c: value_fmt(c, cat), is_flow=lambda c: _is_flow(c, cat), chart_dir=chart_dir)
+    sections = [_section(s, cat, values, districts, per, label, hist, inputs, goals)
                 for s in cat.sheets]
+    drawn = {c.name for sec in sections for c in sec.charts}
+    for stale in chart_dir.iterdir():  # charts of an earlier run that this one did not draw
+        if stale.suffix in (".png", ".svg") and stale.stem not in drawn:
+            stale.unlink()
     subs = _submissions(submissions, districts)
     sent = {s["code"] for s in subs}
     not_sent = [n for c, n in districts.items() if c not in sent]

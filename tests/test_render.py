@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import base64
+import re
 import io
 import math
 from html.parser import HTMLParser
@@ -11,6 +12,7 @@ import pandas as pd
 import pytest
 
 from pipelines import charts
+from schemas.periods import parse_period
 from pipelines.render import fmt_value, render_report
 from schemas.catalogue import Catalogue, load_catalogue
 
@@ -322,6 +324,29 @@ def test_change_since_previous_period(tmp_path):
     assert _cell(parser.tables, "2. Nguồn lực", "Huyện Tiên Lãng", header) == "0,00"
     html = paths["html"].read_text(encoding="utf-8")
     assert "6 tháng đầu năm 2019" in html
+    # a trend line per area: a rate over every period on record, a flow over the same half
+    alts = re.findall(r'<img src="data:image/png;base64,[^"]+" alt="([^"]+)"', html)
+    assert "Tỷ lệ hộ nghèo qua các kỳ báo cáo" in alts
+    assert "Tổng nguồn lực huy động qua các kỳ báo cáo (cùng kỳ)" in alts
+    assert len(alts) == 4 == len(list(paths["charts"].glob("*.png")))  # bars/stack + trend each
+
+
+def test_trend_and_bands_data():
+    """The trend takes the same half for a flow; the bands count communes by criteria met."""
+    from pipelines import report_charts
+    from schemas.units import load_registry
+
+    reg = load_registry()
+    p = parse_period("2017")
+    communes = [u for u in reg.units("318", p)] + [u for u in reg.units("316", p) if u.type == "xã"]
+    met = [19, 17, 12, 7, 3, 19]
+    units = pd.DataFrame({"level": "unit", "indicator": "NTM_TB_TC",
+                          "org_unit_code": [u.code for u in communes[1:7]], "value": met})
+    counts, short = report_charts.band_counts(units, reg, p, {"316": "Huyện Vĩnh Bảo",
+                                                              "304": "Quận Ngô Quyền"})
+    assert list(counts.index) == ["Huyện Vĩnh Bảo", "Toàn thành phố"]  # a quận has no xã
+    assert counts.loc["Huyện Vĩnh Bảo"].tolist() == [2, 1, 1, 1, 1]
+    assert "Huyện Vĩnh Bảo" in short  # most communes of the district did not report
 
 
 def test_format_rules():
