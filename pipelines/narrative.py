@@ -77,7 +77,7 @@ def ranking_sentence(ind: Indicator, districts: Mapping[str, Pair], show: Show) 
                     key=lambda t: (-t[0], t[1]))
     if len(ranked) < 2 or ranked[0][0] == ranked[-1][0]:
         return None
-    (hi, hi_name), (lo, lo_name) = ranked[0], ranked[-1]
+    hi, lo = ranked[0][0], ranked[-1][0]
     ties_hi = [n for v, n in ranked if v == hi]
     ties_lo = [n for v, n in ranked if v == lo]
     best, worst = ((ties_lo, lo), (ties_hi, hi)) if ind.lower_is_better else ((ties_hi, hi), (ties_lo, lo))

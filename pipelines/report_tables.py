@@ -1,0 +1,294 @@
+"""The report's tables: one section per content area, built from the aggregates.
+
+Everything is built from the catalogue: a section's table holds the sheet's summable
+indicators and its derived indicators, by district and for the city, with the change of
+the headline indicator since the comparable earlier period, its target when there is
+one, and the generated sentences (`narrative`). `render.py` puts the sections in the
+report and the summary workbook.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import pandas as pd
+
+from pipelines import narrative, report_charts
+from pipelines.text import vn_number
+from schemas.catalogue import Catalogue
+from schemas.periods import Period
+from schemas.units import CITY_CODE, load_registry
+
+MISSING = "–"
+CITY_ROW = "Toàn thành phố"
+# Content area -> its headline indicator: the one with the "change since" column, the
+# generated sentences and the target. An area not listed takes its first rate, else its
+# first indicator. Which charts each area gets: `report_charts.PLANS`.
+HEADLINES: dict[str, str] = {"TT": "TT_TL_GDVH", "NL": "NL_TONG", "AS": "AS01",
+                             "GN": "GN_TL_NGHEO", "NTM": "NTM_TL_XA_DAT", "VM": "VM_SO_DAT",
+                             "MH": "MH01", "GS": "GS_TL_GIAI_QUYET"}
+CHART_ONLY = {"share_flag"}  # derived methods shown in the chart, not the table
+
+@dataclass(frozen=True)
+class Column:
+    code: str
+    label: str
+    unit: str
+    fmt: str  # int | money | rate | mean
+
+    @property
+    def header(self) -> str:
+        return f"{self.label} ({self.unit})" if self.unit else self.label
+
+
+@dataclass(frozen=True)
+class Cell:
+    value: float
+    complete: bool
+    text: str
+
+    @property
+    def missing(self) -> bool:
+        return math.isnan(self.value)
+
+    @property
+    def incomplete(self) -> bool:  # a value shown but not the whole picture
+        return not self.complete and not self.missing
+
+
+@dataclass(frozen=True)
+class Row:
+    code: str
+    name: str
+    cells: tuple[Cell, ...]
+    total: bool = False
+    change: Cell | None = None
+    target: Cell | None = None
+    attained: str = ""  # Đạt | Chưa đạt | "" (no target or no value)
+
+
+@dataclass(frozen=True)
+class Chart:
+    name: str  # file name in charts/, without suffix
+    uri: str  # the PNG as a data: URI (the HTML opens from a USB stick)
+    alt: str
+
+
+@dataclass
+class Section:
+    key: str
+    heading: str
+    title: str
+    columns: list[Column]
+    rows: list[Row]  # districts by code, then the city total
+    change_header: str | None = None
+    change_fmt: str = "int"
+    headline: str | None = None
+    target_header: str | None = None
+    sentences: list[str] = field(default_factory=list)
+    charts: list[Chart] = field(default_factory=list)
+
+    @property
+    def has_incomplete(self) -> bool:
+        return any(c.incomplete for r in self.rows
+                   for c in (*r.cells, *([r.change] if r.change else [])))
+
+
+def fmt_value(value: float, fmt: str, signed: bool = False) -> str:
+    """Vietnamese display of a value: ints no decimals; money, rates (with %) and means with
+    exactly 2, so that a table's column lines up."""
+    if value is None or math.isnan(value):
+        return MISSING
+    shown = round(value, 0 if fmt == "int" else 2)  # the sign of what is shown: no `−0,00`
+    text = {"int": lambda v: vn_number(v, 0), "money": lambda v: vn_number(v, 2),
+            "rate": lambda v: vn_number(v, 2) + ("" if signed else "%"),
+            "mean": lambda v: vn_number(v, 2)}[fmt](abs(shown) if signed else value)
+    if signed:
+        sign = "+" if shown > 0 else "−" if shown < 0 else ""
+        return sign + text + (" điểm %" if fmt == "rate" else "")
+    return text
+
+
+def value_fmt(code: str, cat: Catalogue) -> str:
+    """How a base or derived indicator is shown."""
+    base = cat.indicators.get(code.split("+")[0])
+    if base is not None:
+        return "money" if base.type == "money" else "int"
+    d = next((d for d in cat.derived if d.code == code), None)
+    if d is None or d.method in ("count", "count_set", "count_flag"):
+        return "int"
+    if d.unit == "%":
+        return "rate"
+    if d.method == "sum":
+        return "money" if any(value_fmt(c, cat) == "money" for c in d.numerator) else "int"
+    return "mean"
+
+
+def _is_flow(code: str, cat: Catalogue) -> bool:
+    """Counts what happened during the period (compare H1 with H1, year with year)."""
+    if code in cat.indicators or "+" in code:
+        return all(cat.indicators[c].kind == "flow" for c in code.split("+"))
+    d = next((d for d in cat.derived if d.code == code), None)
+    if d is None or d.unit == "%" or not d.numerator:
+        return False
+    return all(_is_flow(c, cat) for c in (*d.numerator, *d.denominator))
+
+
+class Values:
+    """(level, org unit, indicator) -> (value, complete) of one period's aggregates."""
+
+    def __init__(self, frame: pd.DataFrame):
+        f = frame[frame["level"].isin(["district", "city"])]
+        self._d = {(lv, str(c), str(i)): (float(v), bool(k)) for lv, c, i, v, k in zip(
+            f["level"], f["org_unit_code"], f["indicator"], f["value"], f["complete"])}
+
+    def get(self, level: str, code: str, indicator: str) -> tuple[float, bool]:
+        if "+" in indicator:
+            parts = [self.get(level, code, p) for p in indicator.split("+")]
+            present = [v for v, _ in parts if not math.isnan(v)]
+            return (sum(present) if present else math.nan,
+                    len(present) == len(parts) and all(k for _, k in parts))
+        return self._d.get((level, code, indicator), (math.nan, False))
+
+
+def _clean(frame: pd.DataFrame) -> pd.DataFrame:
+    f = frame.copy()
+    for col in ("period", "level", "org_unit_code", "org_unit_name", "indicator"):
+        f[col] = f[col].astype(str)
+    f["value"] = pd.to_numeric(f["value"], errors="coerce").astype("float64")
+    if f["complete"].dtype != bool:
+        f["complete"] = f["complete"].map(lambda x: str(x).strip().lower() in ("true", "1"))
+    return f
+
+
+def _code_key(code: str) -> tuple[int, str]:
+    return (int(code), code) if code.isdigit() else (10**9, code)
+
+
+def _districts(agg: pd.DataFrame, subs: pd.DataFrame, period: Period | None) -> dict[str, str]:
+    """District code -> full name: those in the aggregates, the submissions and the registry."""
+    names: dict[str, str] = {}
+    if period is not None:
+        names.update({d.code: d.name for d in load_registry().districts(period)})
+    known = agg[agg["level"] == "district"].drop_duplicates("org_unit_code")
+    names.update(zip(known["org_unit_code"], known["org_unit_name"]))
+    for code in subs["district_code"].dropna().astype(str):
+        code = code.removesuffix(".0")
+        if code and code != "nan":
+            names.setdefault(code, f"Mã {code}")
+    return dict(sorted(names.items(), key=lambda kv: _code_key(kv[0])))
+
+
+def _previous(period: Period | None, history: dict[Period, Values], flow: bool) -> Period | None:
+    if period is None:
+        return None
+    earlier = [p for p in history
+               if p.sort_key < period.sort_key and (not flow or p.h1 == period.h1)]
+    return max(earlier, key=lambda p: p.sort_key, default=None)
+
+
+def _cell(pair: tuple[float, bool], fmt: str) -> Cell:
+    return Cell(pair[0], pair[1], fmt_value(pair[0], fmt))
+
+
+def _change(cur: tuple[float, bool], old: tuple[float, bool], fmt: str) -> Cell:
+    diff = cur[0] - old[0]  # NaN if either is missing
+    return Cell(diff, cur[1] and old[1], fmt_value(diff, fmt, signed=True))
+
+
+def _section(sheet, cat: Catalogue, values: Values, districts: dict[str, str],
+             period: Period | None, label: str, history: dict[Period, Values],
+             inputs: "report_charts.Inputs | None", targets: dict[tuple[str, str], float]
+             ) -> Section:
+    cols = [Column(i.code, i.label, i.unit, value_fmt(i.code, cat))
+            for i in sheet.indicators if i.summable]
+    cols += [Column(d.code, d.label, d.unit, value_fmt(d.code, cat)) for d in cat.derived
+             if d.sheet == sheet.key and d.method not in CHART_ONLY]
+    headline = HEADLINES.get(sheet.key)
+    if headline not in {c.code for c in cols}:
+        rates = [c for c in cols if c.fmt == "rate"]
+        headline = rates[0].code if rates else cols[0].code if cols else None
+    sec = Section(sheet.key, sheet.display_name, sheet.title, cols, [], headline=headline)
+    hfmt = value_fmt(headline, cat) if headline else "int"
+    prev = _previous(period, history, _is_flow(headline, cat)) if headline else None
+    if prev is not None:
+        sec.change_header = f"{cat_label(headline, cat)}: thay đổi so với {prev.label}"
+        sec.change_fmt = hfmt
+    aimed = headline is not None and any(i == headline for _, i in targets)
+    if aimed and period is not None:
+        sec.target_header = f"Mục tiêu năm {period.year}: {cat_label(headline, cat)}"
+    members = [("district", code, name, False) for code, name in districts.items()]
+    for level, code, name, total in [*members, ("city", CITY_CODE, CITY_ROW, True)]:
+        change = target = None
+        attained = ""
+        if prev is not None:
+            change = _change(values.get(level, code, headline),
+                             history[prev].get(level, code, headline), hfmt)
+        if aimed:
+            goal = targets.get((code, headline), math.nan)
+            target = Cell(goal, True, fmt_value(goal, hfmt))
+            attained = _attained(values.get(level, code, headline), goal, headline)
+        cells = tuple(_cell(values.get(level, code, c.code), c.fmt) for c in cols)
+        sec.rows.append(Row(code, name, cells, total, change, target, attained))
+    if headline:
+        sec.sentences = _sentences(sec, cat, values, districts, history, prev, hfmt)
+    if inputs is not None:
+        plan = report_charts.plan_for(sheet.key, headline, hfmt)
+        sec.charts = [Chart(d.name, d.uri, d.alt) for d in report_charts.draw(sheet, plan, inputs)]
+    return sec
+
+
+def _attained(actual: tuple[float, bool], goal: float, code: str) -> str:
+    """Đạt / Chưa đạt against a target; nothing when either is missing or the value is a
+    lower bound that does not yet reach it."""
+    value, complete = actual
+    if math.isnan(goal) or math.isnan(value):
+        return ""
+    lower = code in narrative.LOWER_IS_BETTER
+    met = value <= goal if lower else value >= goal
+    if not complete and not (met and not lower):  # a lower bound proves only "at least"
+        return ""
+    return "Đạt" if met else "Chưa đạt"
+
+
+def _sentences(sec: Section, cat: Catalogue, values: Values, districts: dict[str, str],
+               history: dict[Period, Values], prev: Period | None, fmt: str) -> list[str]:
+    code = sec.headline
+    col = next((c for c in sec.columns if c.code == code), None)
+    ind = narrative.Indicator(code, cat_label(code, cat), col.unit if col else "", fmt == "rate")
+    show = lambda v, signed: fmt_value(v, fmt, signed)  # noqa: E731
+    current = {n: values.get("district", c, code) for c, n in districts.items()}
+    before = ({n: history[prev].get("district", c, code) for c, n in districts.items()}
+              if prev is not None else None)
+    out = narrative.sentences(
+        ind, values.get("city", CITY_CODE, code), current, show,
+        previous_city=history[prev].get("city", CITY_CODE, code) if prev is not None else None,
+        previous=before, previous_label=prev.label if prev is not None else "")
+    shares = _criteria_shares(sec.key, cat, values)
+    if shares:
+        lagging = narrative.lagging_criteria_sentence(shares, lambda v, s: fmt_value(v, "rate", s))
+        if lagging:
+            out.append(lagging)
+    return out
+
+
+def _criteria_shares(key: str, cat: Catalogue, values: Values) -> dict[str, tuple[float, bool]]:
+    """The NTM criteria shares at city level, by criterion label (empty for other areas)."""
+    crit = [d for d in cat.derived if d.sheet == key and d.method in CHART_ONLY]
+    return {cat.indicators[d.numerator[0]].label: values.get("city", CITY_CODE, d.code)
+            for d in crit}
+
+
+def _unit_of(code: str, cat: Catalogue) -> str:
+    base = cat.indicators.get(code.split("+")[0])
+    if base is not None:
+        return base.unit
+    return next((d.unit for d in cat.derived if d.code == code), "")
+
+
+def cat_label(code: str, cat: Catalogue) -> str:
+    if "+" in code:
+        return " và ".join(cat_label(c, cat) for c in code.split("+"))
+    if code in cat.indicators:
+        return cat.indicators[code].label
+    return next((d.label for d in cat.derived if d.code == code), code)
