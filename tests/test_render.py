@@ -428,3 +428,35 @@ def test_targets_and_sentences(tmp_path):
     assert "muc_tieu.xlsx (2 mục tiêu" in html
     no_targets = render_report(PERIOD, _aggregates(), _submissions(), _findings(), tmp_path / "b")
     assert "Đánh giá" not in no_targets["html"].read_text(encoding="utf-8")
+
+
+def test_every_number_shown_equals_the_aggregates(report):
+    """Each table cell of each content area is the aggregates row it stands for, formatted."""
+    from pipelines.report_tables import CHART_ONLY, Column, value_fmt
+
+    _, _, tables = report
+    cat = load_catalogue()
+    agg = _aggregates()
+    lookup = {(str(r.org_unit_name), r.indicator): (r.value, r.complete)
+              for r in agg.itertuples() if r.level in ("district", "city")}
+    checked, table_codes = 0, set()
+    for sheet in cat.sheets:
+        cols = [Column(i.code, i.label, i.unit, value_fmt(i.code, cat))
+                for i in sheet.indicators if i.summable]
+        cols += [Column(d.code, d.label, d.unit, value_fmt(d.code, cat)) for d in cat.derived
+                 if d.sheet == sheet.key and d.method not in CHART_ONLY]
+        table_codes |= {c.code for c in cols}
+        rows = tables[sheet.display_name]
+        for row in rows[1:]:
+            name = "Thành phố Hải Phòng" if row[0] == "Toàn thành phố" else row[0]
+            for col in cols:
+                shown = row[rows[0].index(col.header)]
+                value, complete = lookup.get((name, col.code), (math.nan, False))
+                expected = fmt_value(value, col.fmt)
+                if not complete and not math.isnan(value):
+                    expected += "*"
+                assert shown == expected, (sheet.key, name, col.code)
+                checked += not math.isnan(value)
+    # every value on record for a table column was shown, so none was compared with a dash only
+    assert checked == sum(1 for (_, code), (v, _) in lookup.items()
+                          if code in table_codes and not math.isnan(v)) > 50
