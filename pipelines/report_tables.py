@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 import pandas as pd
 
 from pipelines import narrative, report_charts
-from pipelines.text import vn_number
+from pipelines.text import round_half_up, vn_number
 from schemas.catalogue import Catalogue
 from schemas.periods import Period
 from schemas.units import CITY_CODE, load_registry
@@ -99,7 +99,7 @@ def fmt_value(value: float, fmt: str, signed: bool = False) -> str:
     exactly 2, so that a table's column lines up."""
     if value is None or math.isnan(value):
         return MISSING
-    shown = round(value, 0 if fmt == "int" else 2)  # the sign of what is shown: no `−0,00`
+    shown = float(round_half_up(value, 0 if fmt == "int" else 2))  # the sign shown: no `−0,00`
     text = {"int": lambda v: vn_number(v, 0), "money": lambda v: vn_number(v, 2),
             "rate": lambda v: vn_number(v, 2) + ("" if signed else "%"),
             "mean": lambda v: vn_number(v, 2)}[fmt](abs(shown) if signed else value)

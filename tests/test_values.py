@@ -58,3 +58,21 @@ def test_never_raises_and_is_value_or_problem(raw, type_):
     assert (parsed.value is None) or (parsed.problem is None)
     if parsed.value is not None:
         assert parsed.value == parsed.value and abs(parsed.value) != float("inf")
+
+
+def test_vietnamese_numbers_round_half_up():
+    from pipelines.text import vn_flexible, vn_number
+
+    assert vn_number(0.125, 2) == "0,13" and vn_number(2.5) == "3" and vn_number(1234.5) == "1.235"
+    assert vn_flexible(12.345) == "12,35" and vn_number(float("inf")) == "" and vn_number(None) == ""
+    assert vn_number(-0.001, 2) == "0,00" and vn_number(-1.5) == "-2"
+
+
+@given(st.floats(min_value=-1e12, max_value=1e12, allow_nan=False), st.integers(0, 3))
+def test_vn_number_reads_back(value, decimals):
+    """What the report prints, the reader reads back: the value rounded half up."""
+    from pipelines.text import round_half_up, vn_number
+
+    text = vn_number(value, decimals)
+    back = parse_vn_number(text)
+    assert back == float(round_half_up(value, decimals))
