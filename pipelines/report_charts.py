@@ -145,7 +145,10 @@ def _stack(spec: Stack, sheet, inp: Inputs, save_as: Path):
         total_code, rest_label = spec.rest
         totals = _by_district(total_code, inp)
         shown = pd.DataFrame(columns).sum(axis=1, min_count=len(columns))
-        columns[rest_label] = {n: t - shown.get(n, math.nan) for n, (t, _) in totals.items()}
+        # the parts are counted among the total, so never more than it; clip rounding noise
+        columns[rest_label] = {n: max(t - shown.get(n, math.nan), 0.0)
+                               if not math.isnan(t - shown.get(n, math.nan)) else math.nan
+                               for n, (t, _) in totals.items()}
         lowered |= _lower_bounds(totals)
     parts = pd.DataFrame(columns).reindex(list(inp.districts.values()))
     unit = inp.unit_of(spec.codes[0])
