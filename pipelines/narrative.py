@@ -85,7 +85,9 @@ def ranking_sentence(ind: Indicator, districts: Mapping[str, Pair], show: Show) 
     last = "cao nhất" if ind.lower_is_better else "thấp nhất"
     text = (f"{ind.label} {first} ở {_names(best[0])} ({_with_unit(show(best[1], False), ind)}), "
             f"{last} ở {_names(worst[0])} ({_with_unit(show(worst[1], False), ind)})")
-    left_out = sum(1 for v, k in districts.values() if not (k and not math.isnan(v)))
+    # incomplete only: a missing value on record as complete does not apply (a rate of NTM
+    # communes in a quận, which has none) and is no gap in reporting
+    left_out = sum(1 for v, k in districts.values() if not k)
     if left_out:
         text += f"; {left_out} quận, huyện chưa đủ số liệu không được xếp hạng"
     return text + "."
@@ -94,7 +96,7 @@ def ranking_sentence(ind: Indicator, districts: Mapping[str, Pair], show: Show) 
 def _names(names: list[str]) -> str:
     if len(names) <= 3:
         return " và ".join([", ".join(names[:-1]), names[-1]]) if len(names) > 1 else names[0]
-    return f"{', '.join(names[:3])} và {len(names) - 3} đơn vị khác"
+    return f"{', '.join(names[:3])} và {len(names) - 3} quận, huyện khác"
 
 
 def change_sentence(ind: Indicator, current: Mapping[str, Pair], previous: Mapping[str, Pair],

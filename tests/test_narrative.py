@@ -33,7 +33,7 @@ def test_city_sentence_sum_with_relative_change_and_incomplete():
 
 def test_ranking_is_direction_aware_and_skips_lower_bounds():
     districts = {"Huyện A": (4.1, True), "Quận B": (0.2, True), "Huyện C": (9.9, False),
-                 "Huyện D": (NAN, False), "Quận E": (1.5, True)}
+                 "Huyện D": (NAN, False), "Quận E": (1.5, True), "Quận F": (NAN, True)}
     text = n.ranking_sentence(RATE, districts, show_rate)
     assert text == ("Tỷ lệ hộ nghèo thấp nhất ở Quận B (0,20%), cao nhất ở Huyện A (4,10%); "
                     "2 quận, huyện chưa đủ số liệu không được xếp hạng.")
@@ -56,3 +56,10 @@ def test_lagging_criteria():
               "Y tế": (NAN, False)}
     assert n.lagging_criteria_sentence(shares, show_rate, 2) == (
         "Các tiêu chí có tỷ lệ xã đạt thấp nhất: Thu nhập (45,20%), Hộ nghèo (50,00%).")
+
+
+def test_many_ties_are_counted():
+    tied = {f"Huyện {c}": (0, True) for c in "ABCDE"} | {"Quận X": (9, True)}
+    assert n.ranking_sentence(HOUSES, tied, show_int) == (
+        "Nhà Đại đoàn kết xây mới cao nhất ở Quận X (9 nhà), thấp nhất ở Huyện A, Huyện B, "
+        "Huyện C và 2 quận, huyện khác (0 nhà).")
