@@ -4,11 +4,18 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-# Programs outside Python that tests use: LibreOffice opens the marked feedback copies.
-# Installed with apt where we may (root on Debian, as in CI); otherwise the test says it skipped.
-SYSTEM_TOOLS := soffice:libreoffice-calc-nogui
+# Programs outside Python that tests use (program:Debian package): LibreOffice opens the
+# marked feedback copies, Chromium loads the report, poppler-utils reads the PDF (pdftotext,
+# pdffonts). Installed with apt where we may (root on Debian, as in CI); otherwise the tests
+# that need them say they skipped.
+SYSTEM_TOOLS := soffice:libreoffice-calc-nogui chromium:chromium pdftotext:poppler-utils
+# Libraries the program itself needs (library:Debian package): WeasyPrint writes the PDF
+# report with Pango. Often already there as a dependency of other packages, not always.
+SYSTEM_LIBS := libpango-1.0.so.0:libpango-1.0-0 libpangoft2-1.0.so.0:libpangoft2-1.0-0
+APT_INSTALL := apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+               --no-install-recommends
 
-.PHONY: install system-tools demo test clean
+.PHONY: install system-tools system-libs demo test clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -18,7 +25,7 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
-demo: $(STAMP)
+demo: $(STAMP) system-libs
 	$(BIN)/thongke demo
 
 system-tools:
@@ -27,13 +34,23 @@ system-tools:
 	  if ! command -v $$tool >/dev/null 2>&1; then \
 	    if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
 	      echo "installing $$pkg (for $$tool)"; \
-	      (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
-	        --no-install-recommends $$pkg >/dev/null) || echo "could not install $$pkg"; \
+	      ($(APT_INSTALL) $$pkg >/dev/null) || echo "could not install $$pkg"; \
 	    else echo "note: $$tool not found and cannot install $$pkg here; its tests will be skipped"; fi; \
 	  fi; \
 	done
 
-test: $(STAMP) system-tools
+system-libs:
+	@missing=""; for pair in $(SYSTEM_LIBS); do \
+	  ldconfig -p 2>/dev/null | grep -q "$${pair%%:*}" || missing="$$missing $${pair#*:}"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    echo "installing$$missing (for the PDF report)"; \
+	    ($(APT_INSTALL) $$missing >/dev/null) || echo "could not install$$missing"; \
+	  else echo "note: install$$missing (Pango) for the PDF report"; fi; \
+	fi
+
+test: $(STAMP) system-libs system-tools
 	$(BIN)/python -m pytest -q -rs
 
 clean:

@@ -98,6 +98,8 @@ def _print_summary(summary: dict, seconds: float) -> None:
     html = summary["report"].get("html")
     if html:
         typer.echo(f"Báo cáo: {html}")
+    if summary["report"].get("pdf"):
+        typer.echo(f"Bản PDF: {summary['report']['pdf']}")
     typer.echo(f"Bảng số liệu: {Path(summary['outputs'][0]).parent}")
     for problem in summary.get("target_problems", []):
         typer.echo(f"Tệp mục tiêu: {problem}")

@@ -9,7 +9,9 @@ programme is kept in small tables: `KEY_FIGURES` below, `report_tables.HEADLINES
 """
 from __future__ import annotations
 
+import logging
 import math
+import re
 from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -22,7 +24,7 @@ from pipelines.atomic import write_text
 from pipelines.report_tables import (  # noqa: F401  (re-exported: tests, summary workbook)
     CITY_ROW, MISSING, Cell, Chart, Column, Row, Section, Values, _attained, _change, _clean,
     _code_key, _districts, _is_flow, _previous, _section, _unit_of, cat_label, fmt_value,
-    value_fmt)
+    in_sentence, value_fmt)
 from pipelines.findings import RULES
 from pipelines.submissions import STATUS_VI
 from pipelines.text import vn_number
@@ -33,6 +35,7 @@ from schemas.units import CITY_CODE, load_registry
 if TYPE_CHECKING:
     from pipelines.targets import Targets
 
+log = logging.getLogger(__name__)
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 INCOMPLETE_NOTE = ("Chưa đầy đủ: có đơn vị chưa báo cáo hoặc biểu bị loại, số liệu là cận dưới "
                    "(tỷ lệ và bình quân chỉ tính trên các đơn vị đã báo cáo đủ).")
@@ -70,14 +73,17 @@ def _key_figures(cat: Catalogue, values: Values, period: Period | None,
         if prev is not None:
             cell = _change(pairs[0], history[prev].get("city", CITY_CODE, codes[0]),
                            value_fmt(codes[0], cat))
-            change = None if cell.missing else f"{cell.text} so với {prev.label}"
+            change = None if cell.missing else f"{cell.text} so với {in_sentence(prev.label)}"
         target = None
         if (CITY_CODE, codes[0]) in goals and period is not None:
             goal = goals[(CITY_CODE, codes[0])]
             verdict = _attained(pairs[0], goal, codes[0])
             target = (f"Mục tiêu năm {period.year}: {fmt_value(goal, value_fmt(codes[0], cat))}"
                       + (f" – {verdict.lower()}" if verdict else ""))
-        out.append({"title": title, "main": main.format(*texts), "detail": detail.format(*texts),
+        shown = MISSING if texts[0] == MISSING else main.format(*texts)
+        used = {int(n) for n in re.findall(r"\{(\d+)\}", detail)}
+        told = "" if any(texts[n] == MISSING for n in used) else detail.format(*texts)
+        out.append({"title": title, "main": shown, "detail": told,
                     "incomplete": any(not k and not math.isnan(v) for v, k in pairs),
                     "change": change, "target": target})
     return out
@@ -163,8 +169,10 @@ def render_report(period: str, aggregates: pd.DataFrame, submissions: pd.DataFra
                   findings: pd.DataFrame, out_dir: Path, *, catalogue: Catalogue | None = None,
                   history: pd.DataFrame | None = None,
                   completeness: pd.DataFrame | None = None,
-                  targets: "Targets | None" = None) -> dict[str, Path]:
-    """Write `bao_cao.html`, `tong_hop.xlsx` and `charts/*.png|svg` into `out_dir`."""
+                  targets: "Targets | None" = None, pdf: bool = True) -> dict[str, Path]:
+    """Write `bao_cao.html`, `bao_cao.pdf` (unless `pdf` is False), `tong_hop.xlsx` and
+    `charts/*.png|svg` into `out_dir`. A PDF that cannot be made is logged and left out:
+    the HTML and the workbook still stand."""
     from pipelines.summary_xlsx import write_summary
 
     cat = catalogue or load_catalogue()
@@ -218,8 +226,18 @@ def render_report(period: str, aggregates: pd.DataFrame, submissions: pd.DataFra
     env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=True,
                       undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True)
     html_path, xlsx_path = out_dir / "bao_cao.html", out_dir / "tong_hop.xlsx"
-    write_text(html_path, env.get_template("report.html.j2").render(**context))
+    html = env.get_template("report.html.j2").render(**context)
+    write_text(html_path, html)
     write_summary(xlsx_path, period_label=label, sections=sections, submissions=subs,
                   aggregates=agg, catalogue=cat, incomplete_note=INCOMPLETE_NOTE,
                   not_sent=not_sent, completeness=completeness)
-    return {"html": html_path, "xlsx": xlsx_path, "charts": chart_dir}
+    paths = {"html": html_path, "xlsx": xlsx_path, "charts": chart_dir}
+    if pdf:
+        from pipelines.pdf import PdfError, write_pdf
+
+        try:
+            write_pdf(html, out_dir / "bao_cao.pdf")
+            paths["pdf"] = out_dir / "bao_cao.pdf"
+        except PdfError:
+            log.exception("the PDF of %s could not be made", period)
+    return paths

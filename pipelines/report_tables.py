@@ -180,11 +180,20 @@ def _districts(agg: pd.DataFrame, subs: pd.DataFrame, period: Period | None) -> 
 
 
 def _previous(period: Period | None, history: dict[Period, Values], flow: bool) -> Period | None:
+    """The period a value is compared with: "since last year". A flow compares with the
+    same half of an earlier year (H1 with H1, the year with the year); a stock or rate with
+    the latest earlier annual report (so the annual report of 2017 compares with 2016,
+    not with 2017's first half)."""
     if period is None:
         return None
     earlier = [p for p in history
-               if p.sort_key < period.sort_key and (not flow or p.h1 == period.h1)]
+               if p.sort_key < period.sort_key and (p.h1 == period.h1 if flow else not p.h1)]
     return max(earlier, key=lambda p: p.sort_key, default=None)
+
+
+def in_sentence(label: str) -> str:
+    """`Năm 2016` inside a sentence: `năm 2016`."""
+    return label[:1].lower() + label[1:]
 
 
 def _cell(pair: tuple[float, bool], fmt: str) -> Cell:
@@ -212,7 +221,7 @@ def _section(sheet, cat: Catalogue, values: Values, districts: dict[str, str],
     hfmt = value_fmt(headline, cat) if headline else "int"
     prev = _previous(period, history, _is_flow(headline, cat)) if headline else None
     if prev is not None:
-        sec.change_header = f"{cat_label(headline, cat)}: thay đổi so với {prev.label}"
+        sec.change_header = f"{cat_label(headline, cat)}: thay đổi so với {in_sentence(prev.label)}"
         sec.change_fmt = hfmt
     aimed = headline is not None and any(i == headline for _, i in targets)
     if aimed and period is not None:
@@ -263,7 +272,7 @@ def _sentences(sec: Section, cat: Catalogue, values: Values, districts: dict[str
     out = narrative.sentences(
         ind, values.get("city", CITY_CODE, code), current, show,
         previous_city=history[prev].get("city", CITY_CODE, code) if prev is not None else None,
-        previous=before, previous_label=prev.label if prev is not None else "")
+        previous=before, previous_label=in_sentence(prev.label) if prev is not None else "")
     shares = _criteria_shares(sec.key, cat, values)
     if shares:
         lagging = narrative.lagging_criteria_sentence(shares, lambda v, s: fmt_value(v, "rate", s))

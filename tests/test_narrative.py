@@ -19,14 +19,14 @@ def show_int(v, signed):
 
 
 def test_city_sentence_with_change_in_points():
-    text = n.city_sentence(RATE, (2.35, True), show_rate, (2.76, True), "Năm 2016")
-    assert text == "Toàn thành phố, tỷ lệ hộ nghèo là 2,35%, giảm 0,41 điểm % so với Năm 2016."
+    text = n.city_sentence(RATE, (2.35, True), show_rate, (2.76, True), "năm 2016")
+    assert text == "Toàn thành phố, tỷ lệ hộ nghèo là 2,35%, giảm 0,41 điểm % so với năm 2016."
 
 
 def test_city_sentence_sum_with_relative_change_and_incomplete():
-    text = n.city_sentence(HOUSES, (120, False), show_int, (100, True), "Năm 2016")
+    text = n.city_sentence(HOUSES, (120, False), show_int, (100, True), "năm 2016")
     assert text == ("Toàn thành phố, nhà Đại đoàn kết xây mới là 120 nhà, tăng 20 nhà (tăng 20,0%) "
-                    "so với Năm 2016 (số liệu chưa đầy đủ: có quận, huyện chưa báo cáo hoặc biểu "
+                    "so với năm 2016 (số liệu chưa đầy đủ: có quận, huyện chưa báo cáo hoặc biểu "
                     "bị loại).")
     assert n.city_sentence(HOUSES, (NAN, False), show_int).startswith("Chưa có số liệu")
 
@@ -45,8 +45,8 @@ def test_ranking_is_direction_aware_and_skips_lower_bounds():
 def test_largest_changes():
     now = {"A": (2.0, True), "B": (3.5, True), "C": (1.0, True), "D": (5.0, False)}
     before = {"A": (3.0, True), "B": (3.0, True), "C": (1.0, True), "D": (9.0, True)}
-    text = n.change_sentence(RATE, now, before, show_rate, "Năm 2016")
-    assert text == ("So với Năm 2016, cải thiện nhiều nhất là A (−1,00 điểm %); "
+    text = n.change_sentence(RATE, now, before, show_rate, "năm 2016")
+    assert text == ("So với năm 2016, cải thiện nhiều nhất là A (−1,00 điểm %); "
                     "kém đi nhiều nhất là B (+0,50 điểm %).")
     assert n.change_sentence(RATE, {"A": (1, True)}, {"A": (1, True)}, show_rate, "x") is None
 

@@ -161,7 +161,8 @@ def report(tmp_path_factory):
 
 def test_writes_every_output(report):
     paths, _, _ = report
-    assert set(paths) == {"html", "xlsx", "charts"}
+    assert set(paths) == {"html", "xlsx", "charts", "pdf"}
+    assert paths["pdf"].read_bytes()[:5] == b"%PDF-"
     assert paths["html"].name == "bao_cao.html" and paths["html"].stat().st_size > 10_000
     assert paths["xlsx"].name == "tong_hop.xlsx" and paths["xlsx"].is_file()
     pngs = sorted(paths["charts"].glob("*.png"))
@@ -313,11 +314,11 @@ def test_summary_workbook(report):
 def test_change_since_previous_period(tmp_path):
     history = pd.concat([_aggregates("2018", shift=0.1), _aggregates("2018-H1", shift=0.5)])
     paths = render_report("2019-H1", _aggregates("2019-H1"), _submissions(), _findings(),
-                          tmp_path, history=history, catalogue=_catalogue_of("NL", "GN"))
+                          tmp_path, history=history, catalogue=_catalogue_of("NL", "GN"), pdf=False)
     parser = _Tables()
     parser.feed(paths["html"].read_text(encoding="utf-8"))
     # a rate compares with the latest earlier period, in percentage points
-    header = "Tỷ lệ hộ nghèo: thay đổi so với Năm 2018"
+    header = "Tỷ lệ hộ nghèo: thay đổi so với năm 2018"
     assert _cell(parser.tables, "4. Giảm nghèo", "Toàn thành phố", header) == "−0,10 điểm %"
     # a flow compares with the same half of the year before
     header = "Tổng nguồn lực huy động: thay đổi so với 6 tháng đầu năm 2018"
@@ -389,7 +390,7 @@ def test_frames_read_back_from_the_contract_csv(tmp_path):
     cat = _catalogue_of("AS", "GN")
     paths = render_report(PERIOD, pd.read_csv(tmp_path / "aggregates.csv"),
                           pd.read_csv(tmp_path / "submissions.csv"), empty, tmp_path / "out",
-                          catalogue=cat)
+                          catalogue=cat, pdf=False)
     assert openpyxl.load_workbook(paths["xlsx"]).sheetnames == [
         "3. Hỗ trợ hộ nghèo", "4. Giảm nghèo", "Nộp báo cáo", "Dữ liệu"]
     assert len(list(paths["charts"].glob("*.png"))) == 2
@@ -413,7 +414,7 @@ def test_targets_and_sentences(tmp_path):
                          columns=["year", "org_unit_code", "indicator", "target"])
     targets = Targets("muc_tieu.xlsx", goals, [])
     paths = render_report(PERIOD, _aggregates(), _submissions(), _findings(), tmp_path / "out",
-                          targets=targets)
+                          targets=targets, pdf=False)
     html = paths["html"].read_text(encoding="utf-8")
     parser = _Tables()
     parser.feed(html)
@@ -426,7 +427,7 @@ def test_targets_and_sentences(tmp_path):
     assert "Mục tiêu năm 2019: 1,00% – đạt" in html
     assert "Toàn thành phố, tỷ lệ hộ nghèo là 0,72%" in html  # the sentence, the table's number
     assert "muc_tieu.xlsx (2 mục tiêu" in html
-    no_targets = render_report(PERIOD, _aggregates(), _submissions(), _findings(), tmp_path / "b")
+    no_targets = render_report(PERIOD, _aggregates(), _submissions(), _findings(), tmp_path / "b", pdf=False)
     assert "Đánh giá" not in no_targets["html"].read_text(encoding="utf-8")
 
 
@@ -460,3 +461,14 @@ def test_every_number_shown_equals_the_aggregates(report):
     # every value on record for a table column was shown, so none was compared with a dash only
     assert checked == sum(1 for (_, code), (v, _) in lookup.items()
                           if code in table_codes and not math.isnan(v)) > 50
+
+
+def test_annual_report_compares_rates_with_last_year(tmp_path):
+    """Change since last year: the annual report's rates against last year's annual report,
+    not against the same year's first half."""
+    history = pd.concat([_aggregates("2019-H1", shift=0.5), _aggregates("2018", shift=0.1)])
+    paths = render_report("2019", _aggregates("2019"), _submissions(), _findings(), tmp_path,
+                          history=history, catalogue=_catalogue_of("GN"), pdf=False)
+    html = paths["html"].read_text(encoding="utf-8")
+    assert "Tỷ lệ hộ nghèo: thay đổi so với năm 2018" in html
+    assert "so với 6 tháng đầu năm 2019" not in html
