@@ -148,7 +148,8 @@ def read_targets(raw_dir: str) -> "Targets | None":
 
 @task(name="render-report", cache_policy=NO_CACHE)
 def render_outputs(period: str, out_dir: str, aggregates: pd.DataFrame, tables: dict,
-                   db_path: str, goals: "Targets | None" = None) -> dict[str, str]:
+                   db_path: str, goals: "Targets | None" = None, pdf: bool = True
+                   ) -> dict[str, str]:
     from pipelines.render import render_report
 
     current = parse_period(period)
@@ -157,7 +158,7 @@ def render_outputs(period: str, out_dir: str, aggregates: pd.DataFrame, tables: 
     past = record.read_aggregates(Path(db_path), earlier) if earlier else None
     paths = render_report(period, aggregates, tables["submissions"], tables["findings"],
                           Path(out_dir), catalogue=load_catalogue(), history=past,
-                          completeness=tables["completeness"], targets=goals)
+                          completeness=tables["completeness"], targets=goals, pdf=pdf)
     return {k: str(v) for k, v in paths.items()}
 
 
@@ -185,7 +186,7 @@ async def period_report(period: str, raw_dir: str | None = None,
     written = write_tables(str(out_dir), aggregates, tables)
     feedback = write_feedback(str(out_dir), period, results, tables, str(raw_period))
     goals = read_targets(str(settings.raw_dir))
-    report = render_outputs(period, str(out_dir), aggregates, tables, db, goals)
+    report = render_outputs(period, str(out_dir), aggregates, tables, db, goals, settings.pdf)
     summary = summarise(period, tables, written, report, feedback)
     summary["target_problems"] = [str(p) for p in goals.problems] if goals else []
     return summary

@@ -21,6 +21,7 @@ class Settings:
     max_file_mb: float = 50.0
     max_rows: int = 20_000
     file_workers: int = 4
+    pdf: bool = True  # write bao_cao.pdf (THONGKE_PDF=0 leaves it out: faster test runs)
 
     @property
     def record_path(self) -> Path:
@@ -41,5 +42,6 @@ def get_settings(**overrides) -> Settings:
         max_file_mb=float(env.get("THONGKE_MAX_FILE_MB", 50)),
         max_rows=int(env.get("THONGKE_MAX_ROWS", 20_000)),
         file_workers=int(env.get("THONGKE_FILE_WORKERS", 4)),
+        pdf=env.get("THONGKE_PDF", "1").strip().lower() not in ("0", "false", "no", "off"),
     )
     return s.with_overrides(**overrides)

@@ -13,11 +13,13 @@ os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
 
 @pytest.fixture(scope="session", autouse=True)
 def _no_project_folders(tmp_path_factory):
-    """Nothing in a test reads or writes the project's own raw/ and reports/ by default."""
+    """Nothing in a test reads or writes the project's own raw/ and reports/ by default, and
+    flow runs leave out the PDF (5 s each) unless a test asks for it."""
     root = tmp_path_factory.mktemp("settings")
-    saved = {k: os.environ.get(k) for k in ("THONGKE_RAW_DIR", "THONGKE_REPORTS_DIR")}
+    saved = {k: os.environ.get(k) for k in ("THONGKE_RAW_DIR", "THONGKE_REPORTS_DIR", "THONGKE_PDF")}
     os.environ["THONGKE_RAW_DIR"] = str(root / "raw")
     os.environ["THONGKE_REPORTS_DIR"] = str(root / "reports")
+    os.environ["THONGKE_PDF"] = "0"  # flow runs skip the PDF; test_flow and test_pdf make one
     yield
     for k, v in saved.items():
         if v is None:

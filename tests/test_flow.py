@@ -44,7 +44,8 @@ def _run(root: Path) -> dict:
     return asyncio.run(period_report(PERIOD, str(root / "raw"), str(root / "reports")))
 
 
-def test_period_flow(prefect_harness, period_dir):
+def test_period_flow(prefect_harness, period_dir, monkeypatch):
+    monkeypatch.setenv("THONGKE_PDF", "1")  # the one flow test that makes the PDF too
     before = _hashes(period_dir / "raw")
     summary = _run(period_dir)
     assert _hashes(period_dir / "raw") == before  # raw/ untouched
@@ -77,6 +78,7 @@ def test_period_flow(prefect_harness, period_dir):
     assert agg[("unit", "318", "GN01")]["value"] == blv
     assert agg[("district", "317", "TT03")]["complete"] == "true"
     assert (out / "bao_cao.html").exists() and (out / "tong_hop.xlsx").exists()
+    assert (out / "bao_cao.pdf").read_bytes()[:5] == b"%PDF-" and summary["report"]["pdf"]
     assert not list(out.glob(".*.tmp"))
 
 
