@@ -282,6 +282,8 @@ def demo(
         typer.echo("")
     if last and last["report"].get("html"):
         typer.echo(f"Xong. Mở báo cáo kỳ mới nhất: {last['report']['html']}")
+        if last["report"].get("pdf"):
+            typer.echo(f"Bản in (PDF): {last['report']['pdf']}")
 
 
 def main() -> None:
