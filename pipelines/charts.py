@@ -427,18 +427,14 @@ def _rank(parts: pd.DataFrame) -> list:
     return list(present.index) + list(totals.index[totals.isna()])
 
 
-def _stacked_figure(parts: pd.DataFrame, *, title: str, label: str, unit: str, decimals: int,
-                    incomplete: Iterable[str]):
-    from matplotlib.patches import Patch
-
-    df = _frame(parts)
-    order = _rank(df)
-    components = [str(c) for c in df.columns]
-    absent = [n for n in order if df.loc[n].isna().all()]
-    gaps = {n: [str(c) for c in df.columns if math.isnan(df.at[n, c])]
-            for n in order if n not in absent and df.loc[n].isna().any()}
+def _row_gaps(df: pd.DataFrame, rows: list, columns: list, incomplete: Iterable[str]
+              ) -> tuple[list, dict[str, list[str]], set, list[str]]:
+    """For stacked rows: those with no value at all (absent), those missing some parts
+    (gaps: row -> the parts), those flagged incomplete, and the notes that explain them."""
+    absent = [n for n in rows if df.loc[n, columns].isna().all()]
+    gaps = {n: [str(c) for c in columns if math.isnan(df.at[n, c])]
+            for n in rows if n not in absent and df.loc[n, columns].isna().any()}
     flagged = {n for n in set(incomplete) if n in df.index and n not in absent}
-    marked = flagged | set(gaps)
     notes = []
     if absent:
         notes.append(MISSING_NOTE)
@@ -447,6 +443,18 @@ def _stacked_figure(parts: pd.DataFrame, *, title: str, label: str, unit: str, d
             "; ".join(f"{n} – {', '.join(cols)}" for n, cols in gaps.items())))
     if flagged:
         notes.append(INCOMPLETE_NOTE)
+    return absent, gaps, flagged, notes
+
+
+def _stacked_figure(parts: pd.DataFrame, *, title: str, label: str, unit: str, decimals: int,
+                    incomplete: Iterable[str]):
+    from matplotlib.patches import Patch
+
+    df = _frame(parts)
+    order = _rank(df)
+    components = [str(c) for c in df.columns]
+    absent, gaps, flagged, notes = _row_gaps(df, order, list(df.columns), incomplete)
+    marked = flagged | set(gaps)
     ncols_rows = _legend_rows(components)[1]
     fig, ax = _new_figure(len(order), _note_lines(notes), extra_in=LEGEND_ROW_IN * ncols_rows)
     left = np.zeros(len(order))
@@ -635,20 +643,9 @@ def _band_figure(counts: pd.DataFrame, *, title: str, bands: Sequence[str], tota
     bands = [str(b) for b in bands]
     df, city = _band_plan(counts, bands)
     districts = [n for n in df.index if n != city]
-    absent = [n for n in df.index if df.loc[n].isna().all()]
-    gaps = {n: [b for b in bands if math.isnan(df.at[n, b])]
-            for n in df.index if n not in absent and df.loc[n].isna().any()}
-    flagged = {n for n in set(incomplete) if n in df.index and n not in absent}
+    absent, gaps, flagged, notes = _row_gaps(df, list(df.index), list(bands), incomplete)
     marked = flagged | set(gaps)
     styles = _band_styles(len(bands))
-    notes = []
-    if absent:
-        notes.append(MISSING_NOTE)
-    if gaps:
-        notes.append(PART_MISSING_NOTE.format(
-            "; ".join(f"{n} – {', '.join(cols)}" for n, cols in gaps.items())))
-    if flagged:
-        notes.append(INCOMPLETE_NOTE)
     if city and districts:
         notes.append(CITY_SCALE_NOTE)
     groups = [g for g in (districts, [city] if city else []) if g]
