@@ -38,7 +38,8 @@ def _fail(message: str, code: int = 2) -> None:
 
 
 def run_period(period: str, raw_dir: Optional[Path], reports_dir: Optional[Path],
-               verbose: bool = False, deadline: Optional[str] = None) -> dict:
+               verbose: bool = False, deadline: Optional[str] = None, *,
+               task_runner: str = "thread", refresh: bool = False) -> dict:
     """Run the period flow and return its summary (used by `run` and `demo`)."""
     from schemas.periods import PeriodError, parse_period
 
@@ -58,11 +59,15 @@ def run_period(period: str, raw_dir: Optional[Path], reports_dir: Optional[Path]
     except OSError as exc:
         _fail(f"không ghi được vào thư mục kết quả {settings.reports_dir}: {exc.strerror}.")
     _prefect_env(verbose)
-    from pipelines.flows import period_report
+    from pipelines.flows import with_task_runner
+    from pipelines.lock import PeriodBusy
 
     try:
-        return asyncio.run(period_report(period, str(settings.raw_dir), str(settings.reports_dir),
-                                         deadline))
+        flow = with_task_runner(task_runner)
+        return asyncio.run(flow(period, str(settings.raw_dir), str(settings.reports_dir),
+                                deadline, refresh))
+    except PeriodBusy as exc:
+        _fail(str(exc), code=1)
     except Exception as exc:  # never a traceback to an officer, unless asked for
         if verbose:
             traceback.print_exc()
@@ -115,6 +120,12 @@ def run(
     verbose: bool = typer.Option(False, "--verbose", "-v", help="In nhật ký chi tiết của Prefect."),
     deadline: Optional[str] = typer.Option(
         None, "--deadline", help="Hạn nộp báo cáo (YYYY-MM-DD); mặc định theo schemas/data/checks.toml."),
+    task_runner: str = typer.Option(
+        "thread", "--task-runner",
+        help="Nơi kiểm tra các tệp: thread (trên máy này) hoặc dask (cụm Dask; THONGKE_DASK_ADDRESS "
+             "chỉ cụm có sẵn)."),
+    refresh: bool = typer.Option(
+        False, "--refresh", help="Đọc lại mọi tệp, không dùng kết quả kiểm tra đã lưu."),
 ) -> None:
     """Tổng hợp một kỳ: đọc, kiểm tra, lưu, tổng hợp, lập báo cáo và tệp phản hồi."""
     if deadline:
@@ -125,7 +136,10 @@ def run(
         except ValueError:
             _fail(f"hạn nộp “{deadline}” không hợp lệ; ghi dạng 2017-07-15.")
     start = time.perf_counter()
-    summary = run_period(period, raw_dir, reports_dir, verbose, deadline)
+    if task_runner not in ("thread", "dask"):
+        _fail(f"--task-runner phải là thread hoặc dask, không phải “{task_runner}”.")
+    summary = run_period(period, raw_dir, reports_dir, verbose, deadline,
+                         task_runner=task_runner, refresh=refresh)
     _print_summary(summary, time.perf_counter() - start)
 
 

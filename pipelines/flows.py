@@ -2,7 +2,11 @@
 
 `period_report` is an async flow: a synchronous flow call costs Prefect about a
 second of heartbeat join (docs/PREFECT-NOTES), an async one does not. Files are
-checked in parallel on the default thread-pool task runner, one task per file.
+checked in parallel, one task per file, on the default thread-pool task runner or on
+a Dask cluster (`with_task_runner("dask")`). A file's check is cached by its content
+hash and the rules' version in `<reports>/.cache` (`pipelines.cache`), so a rerun reads
+only what changed. Two runs of one period never write at once (`pipelines.lock`).
+Retries with backoff are on file and database I/O only.
 """
 from __future__ import annotations
 
@@ -16,9 +20,12 @@ import pandas as pd
 from prefect import flow, task, unmapped
 from prefect.cache_policies import NO_CACHE
 
-from pipelines import history, outputs, record
+from pipelines import cache, history, outputs, record
+from pipelines.artifacts import artifact_key, submissions_table, summary_markdown
 from pipelines.aggregate import aggregate
 from pipelines.completeness import completeness
+from pipelines.ingest import sha256_of
+from pipelines.lock import period_lock
 from pipelines.settings import get_settings
 from pipelines.submissions import (counted_results, decide_statuses, findings_frame,
                                    submissions_frame)
@@ -41,15 +48,30 @@ def list_files(folder: Path) -> list[Path]:
     return sorted((p for p in folder.rglob("*") if p.is_file()), key=lambda p: str(p))
 
 
-@task(name="discover-files", cache_policy=NO_CACHE)
-def discover_files(raw_period_dir: str) -> list[str]:
-    return [str(p) for p in list_files(Path(raw_period_dir))]
+IO_RETRIES = dict(retries=2, retry_delay_seconds=[1, 4])  # file and database I/O only
 
 
-@task(name="check-file", cache_policy=NO_CACHE, task_run_name="check-{name}")
+@task(name="discover-files", cache_policy=NO_CACHE, **IO_RETRIES)
+def discover_files(raw_period_dir: str, db_path: str, period: str) -> list[tuple[str, str]]:
+    """Every file of the period folder, and a label for its task: the district it came from
+    last time its content was seen (the record knows it by sha256), or `mới` (new)."""
+    files = list_files(Path(raw_period_dir))
+    known = record.districts_by_hash(Path(db_path)) if Path(db_path).exists() else {}
+    names = {d.code: d.name for d in load_registry().districts(parse_period(period))}
+    labels = []
+    for p in files:
+        code = known.get(sha256_of(p), "")
+        who = f"{code} {names.get(code, '')}".strip() if code else "mới"
+        labels.append((str(p), f"{who} – {p.relative_to(raw_period_dir)}"))
+    return labels
+
+
+@task(name="check-file", cache_key_fn=cache.task_key, persist_result=True,
+      task_run_name="kiểm tra {label}")
 def check_file(path: str, name: str, period: str, max_file_mb: float = 50.0,
-               max_rows: int = 20_000) -> WorkbookResult:
-    """`name`: the file's name inside the period folder, as findings name it."""
+               max_rows: int = 20_000, label: str = "", refresh: bool = False) -> WorkbookResult:
+    """`name`: the file's name inside the period folder, as findings name it; `label` names
+    the task in the UI (district and file); `refresh` skips the cache."""
     return check_workbook(Path(path), catalogue=load_catalogue(), registry=load_registry(),
                           expected_period=parse_period(period), max_file_mb=max_file_mb,
                           max_rows=max_rows, name=name)
@@ -100,14 +122,14 @@ def period_tables(results: list[WorkbookResult], period: str, deadline: str | No
     }
 
 
-@task(name="record-period", cache_policy=NO_CACHE, retries=2, retry_delay_seconds=[1, 4])
+@task(name="record-period", cache_policy=NO_CACHE, **IO_RETRIES)
 def record_period(tables: dict, period: str, db_path: str, run_id: str) -> None:
     record.write_period(Path(db_path), period, run_id, submissions=tables["submissions"],
                         sheets=tables["sheets"], values=tables["values"],
                         findings=tables["findings"])
 
 
-@task(name="aggregate-period", cache_policy=NO_CACHE)
+@task(name="aggregate-period", cache_policy=NO_CACHE, **IO_RETRIES)
 def aggregate_period(period: str, db_path: str) -> pd.DataFrame:
     values, accepted = record.read_period(Path(db_path), period)
     agg = aggregate(values, accepted, load_registry(), parse_period(period), load_catalogue())
@@ -115,7 +137,7 @@ def aggregate_period(period: str, db_path: str) -> pd.DataFrame:
     return agg
 
 
-@task(name="write-tables", cache_policy=NO_CACHE)
+@task(name="write-tables", cache_policy=NO_CACHE, **IO_RETRIES)
 def write_tables(out_dir: str, aggregates: pd.DataFrame, tables: dict) -> list[str]:
     out = Path(out_dir)
     outputs.write_aggregates_csv(out / "aggregates.csv", aggregates)
@@ -126,7 +148,7 @@ def write_tables(out_dir: str, aggregates: pd.DataFrame, tables: dict) -> list[s
                                    "completeness.csv")]
 
 
-@task(name="write-feedback", cache_policy=NO_CACHE)
+@task(name="write-feedback", cache_policy=NO_CACHE, **IO_RETRIES)
 def write_feedback(out_dir: str, period: str, results: list[WorkbookResult], tables: dict,
                    raw_period_dir: str) -> dict[str, list[str]]:
     """Each district's marked-up copies and one-page summary, under `phan_hoi/`."""
@@ -137,7 +159,7 @@ def write_feedback(out_dir: str, period: str, results: list[WorkbookResult], tab
     return {k: [str(p) for p in v] for k, v in written.items()}
 
 
-@task(name="read-targets", cache_policy=NO_CACHE)
+@task(name="read-targets", cache_policy=NO_CACHE, **IO_RETRIES)
 def read_targets(raw_dir: str) -> "Targets | None":
     """The optional targets file in the raw root (`muc_tieu.xlsx` or `.csv`)."""
     from pipelines import targets
@@ -146,7 +168,7 @@ def read_targets(raw_dir: str) -> "Targets | None":
     return targets.read_targets(path, load_catalogue(), load_registry()) if path else None
 
 
-@task(name="render-report", cache_policy=NO_CACHE)
+@task(name="render-report", cache_policy=NO_CACHE, **IO_RETRIES)
 def render_outputs(period: str, out_dir: str, aggregates: pd.DataFrame, tables: dict,
                    db_path: str, goals: "Targets | None" = None, pdf: bool = True
                    ) -> dict[str, str]:
@@ -164,32 +186,78 @@ def render_outputs(period: str, out_dir: str, aggregates: pd.DataFrame, tables: 
 
 @flow(name="period-report", log_prints=False)
 async def period_report(period: str, raw_dir: str | None = None,
-                        reports_dir: str | None = None, deadline: str | None = None) -> dict:
+                        reports_dir: str | None = None, deadline: str | None = None,
+                        refresh: bool = False) -> dict:
     """Read, check, record, aggregate and render one period's submissions.
 
-    `deadline` (ISO date) overrides the reporting deadline of `schemas/data/checks.toml`.
+    `deadline` (ISO date) overrides the reporting deadline of `schemas/data/checks.toml`;
+    `refresh` re-reads every file instead of using the cache.
     """
     settings = get_settings(raw_dir=raw_dir, reports_dir=reports_dir)
     period = str(parse_period(period))
     raw_period = settings.raw_dir / period
     out_dir = settings.reports_dir / period
     db = str(settings.record_path)
-    files = discover_files(str(raw_period))
-    futures = check_file.map(
-        files, name=[str(Path(f).relative_to(raw_period)) for f in files],
-        period=unmapped(period), max_file_mb=unmapped(settings.max_file_mb),
-        max_rows=unmapped(settings.max_rows))
-    results = compare_with_record([f.result() for f in futures], period, db)
-    tables = resolve_submissions(results, period, deadline)
-    record_period(tables, period, db, str(uuid.uuid4()))
-    aggregates = aggregate_period(period, db)
-    written = write_tables(str(out_dir), aggregates, tables)
-    feedback = write_feedback(str(out_dir), period, results, tables, str(raw_period))
-    goals = read_targets(str(settings.raw_dir))
-    report = render_outputs(period, str(out_dir), aggregates, tables, db, goals, settings.pdf)
+    checker = check_file.with_options(result_storage=cache.storage_dir(settings.reports_dir))
+    with period_lock(settings.reports_dir, period, settings.lock_timeout):
+        files = discover_files(str(raw_period), db, period)
+        futures = checker.map(
+            [f for f, _ in files], name=[str(Path(f).relative_to(raw_period)) for f, _ in files],
+            label=[lab for _, lab in files], period=unmapped(period),
+            max_file_mb=unmapped(settings.max_file_mb), max_rows=unmapped(settings.max_rows),
+            refresh=unmapped(refresh))
+        results = compare_with_record([f.result() for f in futures], period, db)
+        tables = resolve_submissions(results, period, deadline)
+        record_period(tables, period, db, str(uuid.uuid4()))
+        aggregates = aggregate_period(period, db)
+        written = write_tables(str(out_dir), aggregates, tables)
+        feedback = write_feedback(str(out_dir), period, results, tables, str(raw_period))
+        goals = read_targets(str(settings.raw_dir))
+        report = render_outputs(period, str(out_dir), aggregates, tables, db, goals, settings.pdf)
     summary = summarise(period, tables, written, report, feedback)
     summary["target_problems"] = [str(p) for p in goals.problems] if goals else []
+    publish_artifacts(period, summary, tables, aggregates, db, goals)
     return summary
+
+
+@task(name="publish-artifacts", cache_policy=NO_CACHE)
+def publish_artifacts(period: str, summary: dict, tables: dict, aggregates: pd.DataFrame,
+                      db_path: str, goals: "Targets | None" = None) -> None:
+    """A table of the submissions and a note with the key figures, for the Prefect UI."""
+    from prefect.artifacts import create_markdown_artifact, create_table_artifact
+
+    from pipelines.render import key_figures
+
+    per = parse_period(period)
+    names = {d.code: d.name for d in load_registry().districts(per)}
+    create_table_artifact(key=artifact_key("nop-bao-cao", period),
+                          table=submissions_table(tables["submissions"], names),
+                          description=f"Các tệp đã nhận kỳ {per.label} và kết quả kiểm tra")
+    earlier = [p for p in record.recorded_periods(Path(db_path))
+               if parse_period(p).sort_key < per.sort_key]
+    past = record.read_aggregates(Path(db_path), earlier) if earlier else None
+    figures = key_figures(period, aggregates, history=past, targets=goals)
+    create_markdown_artifact(key=artifact_key("bao-cao", period),
+                             markdown=summary_markdown(per.label, summary, figures),
+                             description=f"Số liệu chính và tệp kết quả kỳ {per.label}")
+
+
+def with_task_runner(kind: str):
+    """`period_report` on the default thread pool (`thread`) or a local Dask cluster (`dask`,
+    through prefect-dask; `THONGKE_DASK_ADDRESS` names an existing cluster instead)."""
+    if kind == "thread":
+        return period_report
+    if kind != "dask":
+        raise ValueError(f"task runner không hợp lệ: {kind} (thread hoặc dask)")
+    import os
+
+    from prefect_dask import DaskTaskRunner
+
+    address = os.environ.get("THONGKE_DASK_ADDRESS")
+    runner = (DaskTaskRunner(address=address) if address else
+              DaskTaskRunner(cluster_kwargs={"n_workers": 2, "threads_per_worker": 1,
+                                             "processes": True, "dashboard_address": None}))
+    return period_report.with_options(task_runner=runner)
 
 
 def summarise(period: str, tables: dict, written: list[str], report: dict,

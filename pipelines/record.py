@@ -140,6 +140,14 @@ def read_versions(path: Path, period: str | None = None, district_code: str | No
             ORDER BY period, district_code, first_seen, file""", args).df()
 
 
+def districts_by_hash(path: Path) -> dict[str, str]:
+    """sha256 -> the district a file of that content was read as, in any earlier run."""
+    with connect(path, read_only=True) as con:
+        rows = con.execute("SELECT sha256, any_value(district_code) FROM submission_log "
+                           "WHERE district_code <> '' AND sha256 <> '' GROUP BY sha256").fetchall()
+    return dict(rows)
+
+
 def read_aggregates(path: Path, periods: list[str] | None = None) -> pd.DataFrame:
     """Recorded aggregates, of the given periods or of all."""
     with connect(path, read_only=True) as con:

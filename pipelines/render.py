@@ -165,6 +165,29 @@ def _status_counts(subs: list[dict]) -> dict[str, int]:
                                                        if kv[0] in order else len(order))))
 
 
+def _history_values(history: pd.DataFrame | None, current: Period | None) -> dict[Period, Values]:
+    """Earlier periods' aggregates by period (the current one left out)."""
+    hist: dict[Period, Values] = {}
+    if history is not None and not history.empty:
+        for p, part in _clean(history).groupby("period"):
+            try:
+                hist[parse_period(p)] = Values(part)
+            except PeriodError:
+                continue
+        hist.pop(current, None)
+    return hist
+
+
+def key_figures(period: str, aggregates: pd.DataFrame, *, history: pd.DataFrame | None = None,
+                catalogue: Catalogue | None = None, targets: "Targets | None" = None) -> list[dict]:
+    """The city's key figures of a period, as the report's first page shows them."""
+    per = parse_period(period)
+    agg = _clean(aggregates)
+    goals = targets.of(per.year) if targets is not None else {}
+    return _key_figures(catalogue or load_catalogue(), Values(agg[agg["period"] == str(period)]),
+                        per, _history_values(history, per), goals)
+
+
 def render_report(period: str, aggregates: pd.DataFrame, submissions: pd.DataFrame,
                   findings: pd.DataFrame, out_dir: Path, *, catalogue: Catalogue | None = None,
                   history: pd.DataFrame | None = None,
@@ -186,15 +209,7 @@ def render_report(period: str, aggregates: pd.DataFrame, submissions: pd.DataFra
         per, label = None, str(period)
     agg = _clean(aggregates)
     agg = agg[agg["period"] == str(period)] if (agg["period"] == str(period)).any() else agg
-    hist: dict[Period, Values] = {}
-    if history is not None and not history.empty:
-        h = _clean(history)
-        for p, part in h.groupby("period"):
-            try:
-                hist[parse_period(p)] = Values(part)
-            except PeriodError:
-                continue
-        hist.pop(per, None)
+    hist = _history_values(history, per)
     values = Values(agg)
     districts = _districts(agg, submissions, per)
     goals = targets.of(per.year) if targets is not None and per is not None else {}

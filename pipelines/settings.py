@@ -22,6 +22,7 @@ class Settings:
     max_rows: int = 20_000
     file_workers: int = 4
     pdf: bool = True  # write bao_cao.pdf (THONGKE_PDF=0 leaves it out: faster test runs)
+    lock_timeout: float = 600.0  # seconds a run waits for another run of the same period
 
     @property
     def record_path(self) -> Path:
@@ -43,5 +44,6 @@ def get_settings(**overrides) -> Settings:
         max_rows=int(env.get("THONGKE_MAX_ROWS", 20_000)),
         file_workers=int(env.get("THONGKE_FILE_WORKERS", 4)),
         pdf=env.get("THONGKE_PDF", "1").strip().lower() not in ("0", "false", "no", "off"),
+        lock_timeout=float(env.get("THONGKE_LOCK_TIMEOUT", 600)),
     )
     return s.with_overrides(**overrides)

@@ -2,6 +2,7 @@
 import asyncio
 import csv
 import hashlib
+import json
 import os
 import time
 from pathlib import Path
@@ -168,3 +169,77 @@ def test_history_rules_run_in_the_flow(prefect_harness, tmp_path):
     log = con.execute("SELECT period, file, status FROM submission_log ORDER BY period").fetchall()
     con.close()
     assert log == [("2016", "a.xlsx", "accepted"), ("2017", "a.xlsx", "accepted")]
+
+
+def test_rerun_reads_only_what_changed(prefect_harness, tmp_path, monkeypatch):
+    """The second run reads no workbook; a file resent under the same name is read again."""
+    import pipelines.flows as flows
+
+    raw, reports = tmp_path / "raw", tmp_path / "reports"
+    write_clean(raw / "2017" / "a.xlsx", "318", "2017")
+    write_clean(raw / "2017" / "b.xlsx", "317", "2017")
+    reads: list[str] = []
+    real = flows.check_workbook
+
+    def counting(path, **kw):
+        reads.append(kw["name"])
+        return real(path, **kw)
+
+    monkeypatch.setattr(flows, "check_workbook", counting)
+    run = lambda: asyncio.run(period_report("2017", str(raw), str(reports)))  # noqa: E731
+    first = run()
+    assert sorted(reads) == ["a.xlsx", "b.xlsx"]
+    reads.clear()
+    second = run()
+    assert reads == []  # nothing changed: no workbook read
+    assert second["file_status"] == first["file_status"] and second["by_rule"] == first["by_rule"]
+    assert (reports / ".cache").is_dir()
+    edit(raw / "2017" / "b.xlsx", **{"4. Giảm nghèo!D7": "sai"})  # resent, same name
+    reads.clear()
+    third = run()
+    assert reads == ["b.xlsx"]
+    assert third["file_status"]["b.xlsx"] == "partial" and third["by_rule"].get("R01") == 1
+
+
+def test_artifacts_for_the_ui(prefect_harness, period_dir):
+    from prefect.artifacts import Artifact
+
+    _run(period_dir)
+    table = Artifact.get(f"nop-bao-cao-{PERIOD.lower()}")
+    note = Artifact.get(f"bao-cao-{PERIOD.lower()}")
+    assert table is not None and table.type == "table"
+    rows = {r["Tệp"]: r for r in json.loads(table.data)}
+    assert set(rows) == set(_csv_files(period_dir))  # every file of the folder, once
+    assert rows["Cat Hai (sua lan 2).xlsx"]["Trạng thái"] == "Bản trùng"
+    assert rows["Cat Hai (sua lan 2) - Copy.xlsx"]["Quận, huyện"] == "Huyện Cát Hải"
+    assert note is not None and note.type == "markdown"
+    assert "Số liệu chính" in note.data and "bao_cao.html" in note.data
+
+
+def _csv_files(root: Path) -> list[str]:
+    return [r["file"] for r in _csv(root / "reports" / PERIOD / "submissions.csv")]
+
+
+def test_two_runs_of_a_period_never_write_at_once(prefect_harness, period_dir, monkeypatch):
+    from pipelines.lock import PeriodBusy, period_lock
+
+    monkeypatch.setenv("THONGKE_LOCK_TIMEOUT", "1")
+    with period_lock(period_dir / "reports", PERIOD, timeout=5):
+        with pytest.raises(PeriodBusy, match="đang được một lần chạy khác xử lý"):
+            _run(period_dir)
+    _run(period_dir)  # released: runs
+
+
+def test_files_checked_on_a_dask_cluster(prefect_harness, tmp_path):
+    """The same run on a local Dask cluster (worker processes) through prefect-dask."""
+    from pipelines.flows import with_task_runner
+
+    raw = tmp_path / "raw"
+    write_clean(raw / "2017" / "a.xlsx", "318", "2017")
+    edit(write_clean(raw / "2017" / "b.xlsx", "317", "2017"), **{"4. Giảm nghèo!D7": "sai"})
+    flow_on_dask = with_task_runner("dask")
+    summary = asyncio.run(flow_on_dask("2017", str(raw), str(tmp_path / "reports"), refresh=True))
+    assert summary["file_status"] == {"a.xlsx": "accepted", "b.xlsx": "partial"}
+    assert summary["by_rule"] == {"R01": 1}
+    with pytest.raises(ValueError):
+        with_task_runner("spark")
