@@ -234,6 +234,30 @@ def _missing(value) -> bool:
 
 
 @app.command()
+def watch(
+    raw_dir: Optional[Path] = typer.Option(None, "--raw-dir", help=RAW_HELP),
+    reports_dir: Optional[Path] = typer.Option(None, "--reports-dir", help=REPORTS_HELP),
+    events: bool = typer.Option(
+        True, "--events/--no-events",
+        help="Gửi sự kiện cho Prefect (khi có máy chủ Prefect) để chạy lại báo cáo của kỳ."),
+) -> None:
+    """Theo dõi thư mục báo cáo: kiểm tra ngay mỗi tệp vừa nhận và ghi phản hồi cho quận, huyện."""
+    _prefect_env(False)
+    from pipelines import watch as watcher
+
+    settings = get_settings(raw_dir=raw_dir, reports_dir=reports_dir)
+    if not settings.raw_dir.is_dir():
+        _fail(f"không có thư mục {settings.raw_dir}.")
+    typer.echo(f"Đang theo dõi {settings.raw_dir} (Ctrl+C để dừng).")
+
+    def show(results: list[dict]) -> None:
+        for line in watcher.describe(results, base=Path.cwd()):
+            typer.echo(line)
+
+    watcher.watch(settings.raw_dir, settings, emit=events, on_batch=show)
+
+
+@app.command()
 def template(
     district: str = typer.Option(..., "--district", "-d", help="Mã quận/huyện, ví dụ 315."),
     period: str = typer.Option(..., "--period", "-p", help="Kỳ báo cáo: 2017-H1 hoặc 2017."),
