@@ -15,7 +15,7 @@ SYSTEM_LIBS := libpango-1.0.so.0:libpango-1.0-0 libpangoft2-1.0.so.0:libpangoft2
 APT_INSTALL := apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
                --no-install-recommends
 
-.PHONY: install system-tools system-libs demo test clean
+.PHONY: install system-tools system-libs demo test clean server
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -27,6 +27,11 @@ install: $(STAMP)
 
 demo: $(STAMP) system-libs
 	$(BIN)/thongke demo
+
+# The standing Prefect server (UI on http://127.0.0.1:4200, database in .prefect/); Ctrl+C
+# stops it. Then, in another terminal: .venv/bin/thongke serve (docs/SERVER.md).
+server: $(STAMP)
+	$(BIN)/thongke server
 
 system-tools:
 	@for pair in $(SYSTEM_TOOLS); do \

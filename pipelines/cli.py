@@ -258,6 +258,40 @@ def watch(
 
 
 @app.command()
+def server(
+    host: str = typer.Option("127.0.0.1", "--host",
+                             help="Địa chỉ nghe (0.0.0.0 để mở cho mạng nội bộ, xem docs/SERVER.md)."),
+    port: int = typer.Option(4200, "--port", help="Cổng của giao diện web và API."),
+    home: Optional[Path] = typer.Option(
+        None, "--home", help="Thư mục dữ liệu của máy chủ (mặc định .prefect/ của dự án)."),
+) -> None:
+    """Chạy máy chủ Prefect: giao diện web (http://127.0.0.1:4200), lịch chạy, lịch sử các lần chạy."""
+    _prefect_env(False)
+    from pipelines import serve as serving
+
+    args = ["server", "--host", host, "--port", str(port)]
+    if home is not None:
+        args += ["--home", str(home)]
+    raise typer.Exit(serving.main(args))
+
+
+@app.command()
+def serve(
+    schedules: Optional[Path] = typer.Option(
+        None, "--schedules", help="Tệp lịch chạy (mặc định schemas/data/schedules.toml)."),
+    limit: Optional[int] = typer.Option(None, "--limit", help="Số lần chạy đồng thời tối đa."),
+) -> None:
+    """Đưa các lịch chạy (báo cáo 6 tháng, báo cáo năm, kiểm tra hằng ngày…) lên máy chủ Prefect và chạy chúng."""
+    _prefect_env(True)  # INFO: the runs' logs show in the UI
+    os.environ.setdefault("PREFECT_API_URL", "http://127.0.0.1:4200/api")
+    from pipelines import serve as serving
+
+    args = ["serve"] + (["--schedules", str(schedules)] if schedules else [])
+    args += ["--limit", str(limit)] if limit else []
+    raise typer.Exit(serving.main(args))
+
+
+@app.command()
 def template(
     district: str = typer.Option(..., "--district", "-d", help="Mã quận/huyện, ví dụ 315."),
     period: str = typer.Option(..., "--period", "-p", help="Kỳ báo cáo: 2017-H1 hoặc 2017."),

@@ -195,6 +195,9 @@ async def period_report(period: str, raw_dir: str | None = None,
     """
     settings = get_settings(raw_dir=raw_dir, reports_dir=reports_dir)
     period = str(parse_period(period))
+    if not load_registry().districts(parse_period(period)):
+        raise ValueError(f"danh mục đơn vị không có quận, huyện nào trong kỳ {period} (cấp huyện "
+                         "không còn từ 1/7/2025): biểu mẫu này không áp dụng cho kỳ đó.")
     raw_period = settings.raw_dir / period
     out_dir = settings.reports_dir / period
     db = str(settings.record_path)

@@ -6,7 +6,7 @@ from typer.testing import CliRunner
 from pipelines.cli import app
 
 runner = CliRunner()
-COMMANDS = ["run", "check", "history", "watch", "template", "sample", "demo"]
+COMMANDS = ["run", "check", "history", "watch", "server", "serve", "template", "sample", "demo"]
 
 
 def test_every_command_has_help():
