@@ -201,15 +201,9 @@ async def period_report(period: str, raw_dir: str | None = None,
     raw_period = settings.raw_dir / period
     out_dir = settings.reports_dir / period
     db = str(settings.record_path)
-    checker = check_file.with_options(result_storage=cache.storage_dir(settings.reports_dir))
     with period_lock(settings.reports_dir, period, settings.lock_timeout):
-        files = discover_files(str(raw_period), db, period)
-        futures = checker.map(
-            [f for f, _ in files], name=[str(Path(f).relative_to(raw_period)) for f, _ in files],
-            label=[lab for _, lab in files], period=unmapped(period),
-            max_file_mb=unmapped(settings.max_file_mb), max_rows=unmapped(settings.max_rows),
-            refresh=unmapped(refresh))
-        results = compare_with_record([f.result() for f in futures], period, db)
+        results = compare_with_record(check_period_files(raw_period, period, settings, refresh),
+                                      period, db)
         tables = resolve_submissions(results, period, deadline)
         record_period(tables, period, db, str(uuid.uuid4()))
         aggregates = aggregate_period(period, db)
@@ -221,6 +215,20 @@ async def period_report(period: str, raw_dir: str | None = None,
     summary["target_problems"] = [str(p) for p in goals.problems] if goals else []
     publish_artifacts(period, summary, tables, aggregates, db, goals)
     return summary
+
+
+def check_period_files(raw_period: Path, period: str, settings, refresh: bool = False
+                       ) -> list[WorkbookResult]:
+    """Inside a flow: every file of the period folder, checked one task per file, from the
+    cache when the file's content and the rules are unchanged."""
+    checker = check_file.with_options(result_storage=cache.storage_dir(settings.reports_dir))
+    files = discover_files(str(raw_period), str(settings.record_path), period)
+    futures = checker.map(
+        [f for f, _ in files], name=[str(Path(f).relative_to(raw_period)) for f, _ in files],
+        label=[lab for _, lab in files], period=unmapped(period),
+        max_file_mb=unmapped(settings.max_file_mb), max_rows=unmapped(settings.max_rows),
+        refresh=unmapped(refresh))
+    return [f.result() for f in futures]
 
 
 @task(name="publish-artifacts", cache_policy=NO_CACHE)

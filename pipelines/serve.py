@@ -52,10 +52,10 @@ from pathlib import Path  # noqa: E402
 from typing import Literal  # noqa: E402
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError  # noqa: E402
 
-from prefect import flow, get_run_logger, task, unmapped  # noqa: E402
+from prefect import flow, get_run_logger, task  # noqa: E402
 from prefect.cache_policies import NO_CACHE  # noqa: E402
 
-from pipelines.flows import (check_file, compare_with_record, discover_files,  # noqa: E402
+from pipelines.flows import (check_period_files, compare_with_record,  # noqa: E402
                              period_report, period_tables, summarise)
 from pipelines.settings import PROJECT_ROOT, get_settings  # noqa: E402
 from schemas.periods import parse_period  # noqa: E402
@@ -242,7 +242,6 @@ async def validate_arrivals(period: str | None = None, raw_dir: str | None = Non
     """Check every file that has arrived for the period being reported (or `period`) and
     write each district's feedback (`reports/<period>/phan_hoi/`). Records nothing,
     aggregates nothing, renders no report."""
-    from pipelines import cache
     from pipelines.lock import PeriodBusy, period_lock
 
     log = get_run_logger()
@@ -256,17 +255,9 @@ async def validate_arrivals(period: str | None = None, raw_dir: str | None = Non
                  raw_period)
         return {"period": period, "files": 0, "skipped": f"chưa có tệp nào trong {raw_period}"}
     db = str(settings.record_path)
-    checker = check_file.with_options(result_storage=cache.storage_dir(settings.reports_dir))
     try:
         with period_lock(settings.reports_dir, period, settings.lock_timeout):
-            files = discover_files(str(raw_period), db, period)
-            futures = checker.map(
-                [f for f, _ in files],
-                name=[str(Path(f).relative_to(raw_period)) for f, _ in files],
-                label=[lab for _, lab in files], period=unmapped(period),
-                max_file_mb=unmapped(settings.max_file_mb),
-                max_rows=unmapped(settings.max_rows))
-            results = [f.result() for f in futures]
+            results = check_period_files(raw_period, period, settings)
             try:
                 results = compare_with_record(results, period, db)
             except Exception as exc:  # a record busy with another period's run
