@@ -27,17 +27,26 @@ def submissions_table(submissions: pd.DataFrame, district_names: dict[str, str])
     return rows
 
 
+def reporting_line(c: dict) -> str:
+    """Who has reported, from the run summary's `completeness` (markdown)."""
+    return (f"Đã nộp **{vn_number(c['received'])}/{vn_number(c['expected'])}** quận, huyện "
+            f"({vn_number(c['on_time'])} đúng hạn {c['deadline']}); tiếp nhận "
+            f"{vn_number(c['accepted'])}, một phần {vn_number(c['partial'])}, bị từ chối "
+            f"{vn_number(c['rejected'])}.")
+
+
+def findings_line(summary: dict) -> str:
+    return (f"Phát hiện: {vn_number(summary.get('errors', 0))} lỗi, "
+            f"{vn_number(summary.get('warnings', 0))} cảnh báo.")
+
+
 def summary_markdown(period_label: str, summary: dict, figures: list[dict]) -> str:
     """Key figures, the count of files by status, and links to the report files."""
     lines = [f"# Báo cáo {period_label}", ""]
     c = summary.get("completeness") or {}
     if c:
-        lines += [f"Đã nộp **{vn_number(c['received'])}/{vn_number(c['expected'])}** quận, huyện "
-                  f"({vn_number(c['on_time'])} đúng hạn {c['deadline']}); tiếp nhận "
-                  f"{vn_number(c['accepted'])}, một phần {vn_number(c['partial'])}, bị từ chối "
-                  f"{vn_number(c['rejected'])}.", ""]
-    lines += [f"Phát hiện: {vn_number(summary.get('errors', 0))} lỗi, "
-              f"{vn_number(summary.get('warnings', 0))} cảnh báo.", "", "## Số liệu chính", "",
+        lines += [reporting_line(c), ""]
+    lines += [findings_line(summary), "", "## Số liệu chính", "",
               "| Chỉ tiêu | Giá trị | Thay đổi |", "| --- | --- | --- |"]
     for f in figures:
         value = f["main"] + (" *" if f.get("incomplete") else "")

@@ -305,22 +305,18 @@ def publish_validation(summary: dict, feedback_dir: str) -> None:
 
 def validation_markdown(summary: dict, feedback_dir: str) -> str:
     """What the daily check found, for officers (Vietnamese)."""
+    from pipelines.artifacts import findings_line, reporting_line
     from pipelines.submissions import STATUS_VI
-    from pipelines.text import vn_number
 
     per = parse_period(summary["period"])
     checked = date.fromisoformat(summary["checked_on"]).strftime("%d/%m/%Y")
     lines = [f"# Kiểm tra báo cáo đã nhận: {per.label}", "", f"Ngày kiểm tra: {checked}.", ""]
     c = summary.get("completeness") or {}
     if c:
-        lines += [f"Đã nộp **{vn_number(c['received'])}/{vn_number(c['expected'])}** quận, "
-                  f"huyện ({vn_number(c['on_time'])} đúng hạn {c['deadline']}); tiếp nhận "
-                  f"{vn_number(c['accepted'])}, một phần {vn_number(c['partial'])}, bị từ "
-                  f"chối {vn_number(c['rejected'])}.", ""]
+        lines += [reporting_line(c), ""]
         if c.get("not_received"):
             lines += [f"Chưa nộp: {', '.join(c['not_received'])}.", ""]
-    lines += [f"Phát hiện: {vn_number(summary.get('errors', 0))} lỗi, "
-              f"{vn_number(summary.get('warnings', 0))} cảnh báo.", ""]
+    lines += [findings_line(summary), ""]
     if summary.get("file_status"):
         lines += ["| Tệp | Trạng thái |", "| --- | --- |"]
         for file, status in summary["file_status"].items():
