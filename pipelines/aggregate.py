@@ -14,7 +14,7 @@ import pandas as pd
 
 from schemas.catalogue import Catalogue, Derived
 from schemas.periods import Period
-from schemas.units import CITY_CODE, CITY_NAME, Registry
+from schemas.units import Registry
 
 AGGREGATE_COLUMNS = ["period", "level", "org_unit_code", "org_unit_name", "indicator", "value",
                      "complete"]
@@ -137,8 +137,8 @@ def aggregate(values: pd.DataFrame, accepted: pd.DataFrame, registry: Registry, 
                 g = c.drop(columns="kind").groupby(frame["district_code"]).sum()
                 names = pd.Series(districts).reindex(g.index)
             else:
-                g = c.drop(columns="kind").sum().to_frame(CITY_CODE).T
-                names = pd.Series({CITY_CODE: CITY_NAME})
+                g = c.drop(columns="kind").sum().to_frame(registry.top_code).T
+                names = pd.Series({registry.top_code: registry.top_name})
             value, complete = _finish(c["kind"].iloc[0], g, scales.get(code, 1.0))
             # A unit carries what applies to it; every district and the city carry every
             # summed and derived indicator (over no unit of the kind a sum or count is 0).

@@ -5,8 +5,8 @@ period folder (findings name it), the period it was sent for, the reader's limit
 version of the rules: a hash of the code and the data that decide a check. A rerun with
 nothing changed reads no workbook; a file resent under the same name has another hash and
 is read again; a change of any rule, threshold or catalogue entry invalidates every entry.
-The cache lives in the result store under the reports root (`<reports>/.cache`), with the
-data it was computed from, and can be deleted at any time.
+The cache lives under the reports root (`<reports>/.cache/checks`, one pickle per check,
+`pipelines.batches`), with the data it was computed from, and can be deleted at any time.
 """
 from __future__ import annotations
 
@@ -45,18 +45,12 @@ def check_key(path: str, name: str, period: str, max_file_mb: float, max_rows: i
     try:
         content = sha256_of(Path(path))
     except OSError:
-        content = "unreadable"  # the check itself reports it (R18); do not cache a guess
-    parts = (content, name, period, f"{max_file_mb:g}", str(max_rows), rules_version())
+        content = ""
+    return check_key_of(content, name, period, max_file_mb, max_rows)
+
+
+def check_key_of(content: str, name: str, period: str, max_file_mb: float, max_rows: int) -> str:
+    """The same from the file's sha256 (empty: unreadable, never looked up)."""
+    parts = (content or "unreadable", name, period, f"{max_file_mb:g}", str(max_rows),
+             rules_version())
     return "check-" + hashlib.sha256("\x1f".join(parts).encode()).hexdigest()
-
-
-def task_key(context, parameters: dict) -> str | None:
-    """Prefect `cache_key_fn` of the check-file task."""
-    if parameters.get("refresh"):
-        return None
-    return check_key(parameters["path"], parameters["name"], parameters["period"],
-                     parameters.get("max_file_mb", 50.0), parameters.get("max_rows", 20_000))
-
-
-def storage_dir(reports_dir: Path) -> Path:
-    return Path(reports_dir) / ".cache"

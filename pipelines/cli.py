@@ -65,7 +65,7 @@ def run_period(period: str, raw_dir: Optional[Path], reports_dir: Optional[Path]
     try:
         flow = with_task_runner(task_runner)
         return asyncio.run(flow(period, str(settings.raw_dir), str(settings.reports_dir),
-                                deadline, refresh))
+                                deadline, refresh, 0 if task_runner == "dask" else None))
     except PeriodBusy as exc:
         _fail(str(exc), code=1)
     except Exception as exc:  # never a traceback to an officer, unless asked for
@@ -75,6 +75,9 @@ def run_period(period: str, raw_dir: Optional[Path], reports_dir: Optional[Path]
     raise AssertionError("unreachable")
 
 
+LIST_ALL_FILES = 60  # more files than this: the run's summary lists only the ones not accepted
+
+
 def _print_summary(summary: dict, seconds: float) -> None:
     from pipelines.findings import RULES
     from pipelines.submissions import STATUS_VI
@@ -82,7 +85,16 @@ def _print_summary(summary: dict, seconds: float) -> None:
 
     typer.echo(f"Kỳ {summary['period']}: {vn_number(summary['files'])} tệp "
                f"({vn_number(seconds, 1)} giây).")
-    for file, status in summary["file_status"].items():
+    run = summary.get("run") or {}
+    if "files_read" in run:
+        typer.echo(f"  Đọc và kiểm tra {vn_number(run['files_read'])} tệp; "
+                   f"{vn_number(run['files_cached'])} tệp không đổi, dùng kết quả kiểm tra trước.")
+    shown = summary["file_status"].items()
+    if len(shown) > LIST_ALL_FILES:  # a long list: only what needs a look
+        shown = [(f, s) for f, s in shown if s != "accepted"]
+        typer.echo("  (Chỉ liệt kê các tệp không được tiếp nhận toàn bộ; danh sách đủ ở "
+                   "submissions.csv.)")
+    for file, status in shown:
         typer.echo(f"  {STATUS_VI.get(status, status)}: {file}")
     counts = [f"{label.lower()} {vn_number(summary['by_status'][s])}"
               for s, label in STATUS_VI.items() if summary["by_status"].get(s)]
@@ -318,12 +330,16 @@ def sample(
     raw_dir: Optional[Path] = typer.Option(None, "--raw-dir", help=RAW_HELP),
     periods: str = typer.Option("2016,2017-H1,2017", "--periods", help="Các kỳ, cách nhau bởi dấu phẩy."),
     seed: int = typer.Option(2017, "--seed", help="Hạt giống ngẫu nhiên."),
+    clean: bool = typer.Option(False, "--clean",
+                               help="Mỗi quận, huyện một tệp sạch: không lỗi cài sẵn, không ô trống."),
 ) -> None:
-    """Sinh bộ báo cáo mẫu của 15 quận, huyện (không ghi đè thư mục đã có dữ liệu)."""
-    _generate(get_settings(raw_dir=raw_dir).raw_dir, [p.strip() for p in periods.split(",")], seed)
+    """Sinh bộ báo cáo mẫu cho mọi quận, huyện trong danh mục đơn vị (không ghi đè thư mục đã
+    có dữ liệu; THONGKE_UNITS chọn danh mục khác, ví dụ cả nước)."""
+    _generate(get_settings(raw_dir=raw_dir).raw_dir, [p.strip() for p in periods.split(",")], seed,
+              clean)
 
 
-def _generate(raw: Path, periods: list[str], seed: int) -> list[str]:
+def _generate(raw: Path, periods: list[str], seed: int, clean: bool = False) -> list[str]:
     from pipelines.sample import generate
 
     fresh = [p for p in periods if not (raw / p).is_dir() or not any((raw / p).iterdir())]
@@ -331,7 +347,7 @@ def _generate(raw: Path, periods: list[str], seed: int) -> list[str]:
         if p not in fresh:
             typer.echo(f"Thư mục {raw / p} đã có dữ liệu: giữ nguyên, không ghi đè.")
     if fresh:
-        manifest = generate(raw, periods=tuple(fresh), seed=seed)
+        manifest = generate(raw, periods=tuple(fresh), seed=seed, clean=clean)
         typer.echo(f"Đã sinh {len(manifest)} tệp mẫu vào {raw} ({', '.join(fresh)}).")
     return fresh
 

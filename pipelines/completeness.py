@@ -17,7 +17,7 @@ import pandas as pd
 from pipelines.submissions import DUPLICATE, SUPERSEDED, received_at
 from pipelines.validate import ACCEPTED, PARTIAL, REJECTED, SHEET_ABSENT, WorkbookResult
 from schemas.periods import Period
-from schemas.units import CITY_CODE, CITY_NAME, Registry
+from schemas.units import Registry
 
 MISSING = "missing"
 COUNTS = ["expected", "received", "on_time", "accepted", "partial", "rejected", "missing"]
@@ -55,8 +55,8 @@ def completeness(results: list[WorkbookResult], statuses: dict[str, str], regist
         row.update({k: int(status == k) for k in (ACCEPTED, PARTIAL, REJECTED, MISSING)})
         rows.append(row)
     frame = pd.DataFrame(rows, columns=COMPLETENESS_COLUMNS)
-    city = {"period": str(period), "level": "city", "district_code": CITY_CODE,
-            "district_name": CITY_NAME, "files": int(frame["files"].sum()),
+    city = {"period": str(period), "level": "city", "district_code": registry.top_code,
+            "district_name": registry.top_name, "files": int(frame["files"].sum()),
             "first_received": frame["first_received"].dropna().min() if files_in(frame) else None,
             "deadline": deadline, "status": "", "counted_file": "",
             "sheets_accepted": int(frame["sheets_accepted"].sum()),

@@ -10,9 +10,11 @@ Retries with backoff are on file and database I/O only.
 """
 from __future__ import annotations
 
+import json
+import time
 import uuid
-from datetime import date
 from collections import Counter
+from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -20,16 +22,21 @@ import pandas as pd
 from prefect import flow, task, unmapped
 from prefect.cache_policies import NO_CACHE
 
-from pipelines import cache, history, outputs, record
-from pipelines.artifacts import artifact_key, submissions_table, summary_markdown
+from pipelines import batches, cache, history, outputs, record, timings
 from pipelines.aggregate import aggregate
+from pipelines.artifacts import artifact_key, submissions_table, summary_markdown
+from pipelines.batches import FileToCheck
 from pipelines.completeness import completeness
 from pipelines.ingest import sha256_of
 from pipelines.lock import period_lock
 from pipelines.settings import get_settings
-from pipelines.submissions import (counted_results, decide_statuses, findings_frame,
-                                   submissions_frame)
-from pipelines.validate import WorkbookResult, check_workbook
+from pipelines.submissions import (
+    counted_results,
+    decide_statuses,
+    findings_frame,
+    submissions_frame,
+)
+from pipelines.validate import WorkbookResult
 from schemas.catalogue import load_catalogue
 from schemas.checks import load_checks
 from schemas.periods import parse_period
@@ -52,48 +59,70 @@ IO_RETRIES = dict(retries=2, retry_delay_seconds=[1, 4])  # file and database I/
 
 
 @task(name="discover-files", cache_policy=NO_CACHE, **IO_RETRIES)
-def discover_files(raw_period_dir: str, db_path: str, period: str) -> list[tuple[str, str]]:
-    """Every file of the period folder, and a label for its task: the district it came from
-    last time its content was seen (the record knows it by sha256), or `mới` (new)."""
-    files = list_files(Path(raw_period_dir))
-    known = record.districts_by_hash(Path(db_path)) if Path(db_path).exists() else {}
-    names = {d.code: d.name for d in load_registry().districts(parse_period(period))}
-    labels = []
-    for p in files:
-        code = known.get(sha256_of(p), "")
-        who = f"{code} {names.get(code, '')}".strip() if code else "mới"
-        labels.append((str(p), f"{who} – {p.relative_to(raw_period_dir)}"))
-    return labels
+def discover_files(raw_period_dir: str, db_path: str, period: str, reports_dir: str,
+                   max_file_mb: float, max_rows: int, refresh: bool = False
+                   ) -> tuple[list[FileToCheck], dict[str, WorkbookResult]]:
+    """Every file of the period folder with its cache key and a label for its task (the
+    district it came from last time its content was seen, or `mới`: new), and the results
+    already in the cache for the files that have not changed (none with `refresh`)."""
+    with timings.step("discover"):
+        root = Path(raw_period_dir)
+        known = record.districts_by_hash(Path(db_path)) if Path(db_path).exists() else {}
+        names = {d.code: d.name for d in load_registry().districts(parse_period(period))}
+        files, cached = [], {}
+        store = batches.cache_dir(Path(reports_dir))
+        for p in list_files(root):
+            name = str(p.relative_to(root))
+            try:
+                content = sha256_of(p)
+            except OSError:
+                content = ""
+            code = known.get(content, "")
+            who = f"{code} {names.get(code, '')}".strip() if code else "mới"
+            key = cache.check_key_of(content, name, period, max_file_mb, max_rows)
+            files.append(FileToCheck(str(p), name, f"{who} – {name}", key))
+            hit = None if refresh or not content else batches.load_cached(store, key)
+            if hit is not None:
+                cached[key] = hit
+        return files, cached
 
 
-@task(name="check-file", cache_key_fn=cache.task_key, persist_result=True,
-      task_run_name="kiểm tra {label}")
-def check_file(path: str, name: str, period: str, max_file_mb: float = 50.0,
-               max_rows: int = 20_000, label: str = "", refresh: bool = False) -> WorkbookResult:
-    """`name`: the file's name inside the period folder, as findings name it; `label` names
-    the task in the UI (district and file); `refresh` skips the cache."""
-    return check_workbook(Path(path), catalogue=load_catalogue(), registry=load_registry(),
-                          expected_period=parse_period(period), max_file_mb=max_file_mb,
-                          max_rows=max_rows, name=name)
+@task(name="check-files", cache_policy=NO_CACHE, task_run_name="kiểm tra {label}")
+def check_files(files: list[FileToCheck], period: str, reports_dir: str, max_file_mb: float,
+                max_rows: int, workers: int = 0, label: str = "") -> list[WorkbookResult]:
+    """Check a batch of files (in this process, or in the worker pool) and cache each
+    result; `label` names the task in the UI."""
+    with timings.step("check"):
+        results = batches.check_in(workers, [(f.path, f.name) for f in files], period,
+                                   max_file_mb, max_rows)
+        store = batches.cache_dir(Path(reports_dir))
+        for f, result in zip(files, results):
+            if result.sha256:  # a file that could not even be opened is looked at again
+                batches.store(store, f.key, result)
+        return results
 
 
 @task(name="compare-with-record", cache_policy=NO_CACHE)
 def compare_with_record(results: list[WorkbookResult], period: str, db_path: str
                         ) -> list[WorkbookResult]:
     """R14-R16: each workbook against earlier periods on record and the period's peers."""
-    per, registry = parse_period(period), load_registry()
-    context = history.Context.empty(per, history.unit_types(registry, per))
-    if Path(db_path).exists():
-        context.earlier = history.earlier_values(record.read_values(Path(db_path)), per)
-    context.peers = history.peer_values(counted_results(results, decide_statuses(results)))
-    history.add_history_findings(results, context, load_catalogue(), load_checks())
-    return results
+    with timings.step("history"):
+        per, registry = parse_period(period), load_registry()
+        context = history.Context.empty(per, history.unit_types(registry, per))
+        if Path(db_path).exists():
+            context.earlier = history.earlier_values(record.read_values(Path(db_path)), per)
+        context.peers = history.peer_values(counted_results(results, decide_statuses(results)))
+        history.add_history_findings(results, context, load_catalogue(), load_checks())
+        return results
 
 
 @task(name="resolve-submissions", cache_policy=NO_CACHE)
-def resolve_submissions(results: list[WorkbookResult], period: str, deadline: str | None = None
-                        ) -> dict:
-    return period_tables(results, period, deadline)
+def resolve_submissions(results: list[WorkbookResult], period: str, db_path: str,
+                        deadline: str | None = None) -> tuple[list[WorkbookResult], dict]:
+    """The history rules (R14-R16), then what counts: the period's tables."""
+    results = compare_with_record.fn(results, period, db_path)
+    with timings.step("tables"):
+        return results, period_tables(results, period, deadline)
 
 
 def period_tables(results: list[WorkbookResult], period: str, deadline: str | None = None) -> dict:
@@ -122,77 +151,86 @@ def period_tables(results: list[WorkbookResult], period: str, deadline: str | No
     }
 
 
-@task(name="record-period", cache_policy=NO_CACHE, **IO_RETRIES)
-def record_period(tables: dict, period: str, db_path: str, run_id: str) -> None:
-    record.write_period(Path(db_path), period, run_id, submissions=tables["submissions"],
-                        sheets=tables["sheets"], values=tables["values"],
-                        findings=tables["findings"])
+@task(name="record-and-aggregate", cache_policy=NO_CACHE, **IO_RETRIES)
+def record_and_aggregate(tables: dict, period: str, db_path: str, run_id: str) -> pd.DataFrame:
+    """Keep the period's accepted numbers on record, then sum them unit -> district -> top."""
+    with timings.step("record"):
+        record.write_period(Path(db_path), period, run_id, submissions=tables["submissions"],
+                            sheets=tables["sheets"], values=tables["values"],
+                            findings=tables["findings"])
+    with timings.step("aggregate"):
+        values, accepted = record.read_period(Path(db_path), period)
+        agg = aggregate(values, accepted, load_registry(), parse_period(period), load_catalogue())
+        record.write_aggregates(Path(db_path), period, agg)
+        return agg
 
 
-@task(name="aggregate-period", cache_policy=NO_CACHE, **IO_RETRIES)
-def aggregate_period(period: str, db_path: str) -> pd.DataFrame:
-    values, accepted = record.read_period(Path(db_path), period)
-    agg = aggregate(values, accepted, load_registry(), parse_period(period), load_catalogue())
-    record.write_aggregates(Path(db_path), period, agg)
-    return agg
-
-
-@task(name="write-tables", cache_policy=NO_CACHE, **IO_RETRIES)
-def write_tables(out_dir: str, aggregates: pd.DataFrame, tables: dict) -> list[str]:
-    out = Path(out_dir)
-    outputs.write_aggregates_csv(out / "aggregates.csv", aggregates)
-    outputs.write_submissions_csv(out / "submissions.csv", tables["submissions"])
-    outputs.write_findings_csv(out / "findings.csv", tables["findings"])
-    outputs.write_completeness_csv(out / "completeness.csv", tables["completeness"])
-    return [str(out / n) for n in ("aggregates.csv", "submissions.csv", "findings.csv",
-                                   "completeness.csv")]
-
-
-@task(name="write-feedback", cache_policy=NO_CACHE, **IO_RETRIES)
-def write_feedback(out_dir: str, period: str, results: list[WorkbookResult], tables: dict,
-                   raw_period_dir: str) -> dict[str, list[str]]:
-    """Each district's marked-up copies and one-page summary, under `phan_hoi/`."""
+@task(name="write-outputs", cache_policy=NO_CACHE, **IO_RETRIES)
+def write_outputs(out_dir: str, period: str, results: list[WorkbookResult], tables: dict,
+                  aggregates: pd.DataFrame, raw_period_dir: str
+                  ) -> tuple[list[str], dict[str, list[str]]]:
+    """The machine-readable tables, and each district's feedback under `phan_hoi/`."""
     from pipelines import feedback
 
-    written = feedback.write_feedback(Path(out_dir) / "phan_hoi", period, results,
-                                      tables["statuses"], Path(raw_period_dir), load_registry())
-    return {k: [str(p) for p in v] for k, v in written.items()}
+    out = Path(out_dir)
+    with timings.step("write-tables"):
+        outputs.write_aggregates_csv(out / "aggregates.csv", aggregates)
+        outputs.write_submissions_csv(out / "submissions.csv", tables["submissions"])
+        outputs.write_findings_csv(out / "findings.csv", tables["findings"])
+        outputs.write_completeness_csv(out / "completeness.csv", tables["completeness"])
+    with timings.step("feedback"):
+        written = feedback.write_feedback(out / "phan_hoi", period, results, tables["statuses"],
+                                          Path(raw_period_dir), load_registry())
+    return ([str(out / n) for n in ("aggregates.csv", "submissions.csv", "findings.csv",
+                                    "completeness.csv")],
+            {k: [str(p) for p in v] for k, v in written.items()})
 
 
-@task(name="read-targets", cache_policy=NO_CACHE, **IO_RETRIES)
 def read_targets(raw_dir: str) -> "Targets | None":
     """The optional targets file in the raw root (`muc_tieu.xlsx` or `.csv`)."""
     from pipelines import targets
 
-    path = targets.find_targets(Path(raw_dir))
-    return targets.read_targets(path, load_catalogue(), load_registry()) if path else None
+    with timings.step("targets"):
+        path = targets.find_targets(Path(raw_dir))
+        return targets.read_targets(path, load_catalogue(), load_registry()) if path else None
+
+
+def earlier_aggregates(db_path: str, period: str) -> pd.DataFrame | None:
+    current = parse_period(period)
+    earlier = [p for p in record.recorded_periods(Path(db_path))
+               if parse_period(p).sort_key < current.sort_key]
+    return record.read_aggregates(Path(db_path), earlier) if earlier else None
 
 
 @task(name="render-report", cache_policy=NO_CACHE, **IO_RETRIES)
 def render_outputs(period: str, out_dir: str, aggregates: pd.DataFrame, tables: dict,
-                   db_path: str, goals: "Targets | None" = None, pdf: bool = True
-                   ) -> dict[str, str]:
-    from pipelines.render import render_report
+                   db_path: str, raw_dir: str, pdf: bool = True
+                   ) -> tuple[dict[str, str], "Targets | None"]:
+    """The leaders' report (HTML, PDF, summary workbook, charts), against the targets file
+    when there is one; returns the files written and the targets read."""
+    goals = read_targets(raw_dir)
+    with timings.step("render"):
+        from pipelines.render import render_report
 
-    current = parse_period(period)
-    earlier = [p for p in record.recorded_periods(Path(db_path))
-               if parse_period(p).sort_key < current.sort_key]
-    past = record.read_aggregates(Path(db_path), earlier) if earlier else None
-    paths = render_report(period, aggregates, tables["submissions"], tables["findings"],
-                          Path(out_dir), catalogue=load_catalogue(), history=past,
-                          completeness=tables["completeness"], targets=goals, pdf=pdf)
-    return {k: str(v) for k, v in paths.items()}
+        paths = render_report(period, aggregates, tables["submissions"], tables["findings"],
+                              Path(out_dir), catalogue=load_catalogue(),
+                              history=earlier_aggregates(db_path, period),
+                              completeness=tables["completeness"], targets=goals, pdf=pdf)
+        return {k: str(v) for k, v in paths.items()}, goals
 
 
 @flow(name="period-report", log_prints=False)
 async def period_report(period: str, raw_dir: str | None = None,
                         reports_dir: str | None = None, deadline: str | None = None,
-                        refresh: bool = False) -> dict:
+                        refresh: bool = False, check_workers: int | None = None) -> dict:
     """Read, check, record, aggregate and render one period's submissions.
 
     `deadline` (ISO date) overrides the reporting deadline of `schemas/data/checks.toml`;
-    `refresh` re-reads every file instead of using the cache.
+    `refresh` re-reads every file instead of using the cache; `check_workers`: processes
+    to check files in (default: `THONGKE_FILE_WORKERS`, else automatic; 0 in-process).
+    The run's counts and timings go to `<reports>/<period>/run.json`.
     """
+    started = time.perf_counter()
     settings = get_settings(raw_dir=raw_dir, reports_dir=reports_dir)
     period = str(parse_period(period))
     if not load_registry().districts(parse_period(period)):
@@ -202,52 +240,64 @@ async def period_report(period: str, raw_dir: str | None = None,
     out_dir = settings.reports_dir / period
     db = str(settings.record_path)
     with period_lock(settings.reports_dir, period, settings.lock_timeout):
-        results = compare_with_record(check_period_files(raw_period, period, settings, refresh),
-                                      period, db)
-        tables = resolve_submissions(results, period, deadline)
-        record_period(tables, period, db, str(uuid.uuid4()))
-        aggregates = aggregate_period(period, db)
-        written = write_tables(str(out_dir), aggregates, tables)
-        feedback = write_feedback(str(out_dir), period, results, tables, str(raw_period))
-        goals = read_targets(str(settings.raw_dir))
-        report = render_outputs(period, str(out_dir), aggregates, tables, db, goals, settings.pdf)
-    summary = summarise(period, tables, written, report, feedback)
-    summary["target_problems"] = [str(p) for p in goals.problems] if goals else []
-    publish_artifacts(period, summary, tables, aggregates, db, goals)
+        results, tables = resolve_submissions(
+            check_period_files(raw_period, period, settings, refresh, check_workers), period, db,
+            deadline)
+        aggregates = record_and_aggregate(tables, period, db, str(uuid.uuid4()))
+        written, feedback = write_outputs(str(out_dir), period, results, tables, aggregates,
+                                          str(raw_period))
+        report, goals = render_outputs(period, str(out_dir), aggregates, tables, db,
+                                       str(settings.raw_dir), settings.pdf)
+        summary = summarise(period, tables, written, report, feedback)
+        summary["target_problems"] = [str(p) for p in goals.problems] if goals else []
+        summary["run"] = timings.summary(time.perf_counter() - started)
+        publish_artifacts(period, summary, tables, aggregates, db, goals, str(out_dir))
     return summary
 
 
-def check_period_files(raw_period: Path, period: str, settings, refresh: bool = False
-                       ) -> list[WorkbookResult]:
-    """Inside a flow: every file of the period folder, checked one task per file, from the
-    cache when the file's content and the rules are unchanged."""
-    checker = check_file.with_options(result_storage=cache.storage_dir(settings.reports_dir))
-    files = discover_files(str(raw_period), str(settings.record_path), period)
-    futures = checker.map(
-        [f for f, _ in files], name=[str(Path(f).relative_to(raw_period)) for f, _ in files],
-        label=[lab for _, lab in files], period=unmapped(period),
+def check_period_files(raw_period: Path, period: str, settings, refresh: bool = False,
+                       workers: int | None = None) -> list[WorkbookResult]:
+    """Inside a flow: every file of the period folder, from the cache when the file's
+    content and the rules are unchanged, the rest in batches (`pipelines.batches`), one
+    task per batch. `workers`: processes to check in (None: the setting, else automatic)."""
+    files, cached = discover_files(
+        str(raw_period), str(settings.record_path), period, str(settings.reports_dir),
+        settings.max_file_mb, settings.max_rows, refresh)
+    todo = [f for f in files if f.key not in cached]
+    timings.count(files_read=len(todo), files_cached=len(files) - len(todo))
+    if workers is None:
+        workers = batches.workers_for(len(todo), settings.file_workers)
+    plan = batches.plan(todo, workers)
+    futures = check_files.map(
+        plan, period=unmapped(period), reports_dir=unmapped(str(settings.reports_dir)),
         max_file_mb=unmapped(settings.max_file_mb), max_rows=unmapped(settings.max_rows),
-        refresh=unmapped(refresh))
-    return [f.result() for f in futures]
+        workers=unmapped(workers), label=[batches.batch_label(b) for b in plan])
+    fresh = {f.key: r for batch, fut in zip(plan, futures) for f, r in zip(batch, fut.result())}
+    return [cached[f.key] if f.key in cached else fresh[f.key] for f in files]
 
 
-@task(name="publish-artifacts", cache_policy=NO_CACHE)
+@task(name="publish-artifacts", cache_policy=NO_CACHE, **IO_RETRIES)
 def publish_artifacts(period: str, summary: dict, tables: dict, aggregates: pd.DataFrame,
-                      db_path: str, goals: "Targets | None" = None) -> None:
-    """A table of the submissions and a note with the key figures, for the Prefect UI."""
+                      db_path: str, goals: "Targets | None" = None, out_dir: str | None = None
+                      ) -> None:
+    """A table of the submissions and a note with the key figures, for the Prefect UI; and
+    `run.json` in `out_dir`: files read and taken from the cache, and the run's timings
+    (up to this task)."""
     from prefect.artifacts import create_markdown_artifact, create_table_artifact
 
+    from pipelines.atomic import write_text
     from pipelines.render import key_figures
 
+    if out_dir is not None and summary.get("run"):
+        write_text(Path(out_dir) / "run.json", json.dumps(summary["run"], ensure_ascii=False,
+                                                          indent=1))
     per = parse_period(period)
     names = {d.code: d.name for d in load_registry().districts(per)}
     create_table_artifact(key=artifact_key("nop-bao-cao", period),
                           table=submissions_table(tables["submissions"], names),
                           description=f"Các tệp đã nhận kỳ {per.label} và kết quả kiểm tra")
-    earlier = [p for p in record.recorded_periods(Path(db_path))
-               if parse_period(p).sort_key < per.sort_key]
-    past = record.read_aggregates(Path(db_path), earlier) if earlier else None
-    figures = key_figures(period, aggregates, history=past, targets=goals)
+    figures = key_figures(period, aggregates, history=earlier_aggregates(db_path, period),
+                          targets=goals)
     create_markdown_artifact(key=artifact_key("bao-cao", period),
                              markdown=summary_markdown(per.label, summary, figures),
                              description=f"Số liệu chính và tệp kết quả kỳ {per.label}")

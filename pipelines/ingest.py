@@ -7,17 +7,16 @@ cell it came from, as it is in the file, so every finding can name it.
 """
 from __future__ import annotations
 
-import logging
-
 import hashlib
+import logging
 import re
 import zipfile
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from functools import lru_cache
 from pathlib import Path
 
-from openpyxl.utils import get_column_letter
-
+from pipelines.cells import column_letter
 from pipelines.text import ascii_fold, fold, vn_number
 from schemas.catalogue import Catalogue, Indicator, Sheet
 
@@ -48,7 +47,7 @@ class UnreadableWorkbook(Exception):
 
 def address(row: int, col: int) -> str:
     """0-based row and column -> `H12`."""
-    return f"{get_column_letter(col + 1)}{row + 1}"
+    return f"{column_letter(col + 1)}{row + 1}"
 
 
 def sha256_of(path: Path) -> str:
@@ -247,9 +246,10 @@ def _is_blank(v: object) -> bool:
     return v is None or (isinstance(v, str) and not v.strip())
 
 
-def _label_keys(ind: Indicator) -> set[str]:
+@lru_cache(maxsize=1024)
+def _label_keys(ind: Indicator) -> frozenset[str]:
     labels = [ind.label, re.sub(r"\s*\(.*\)\s*$", "", ind.label), *ind.aliases]
-    return {fold(x) for x in labels} | {ascii_fold(x) for x in labels}
+    return frozenset({fold(x) for x in labels} | {ascii_fold(x) for x in labels})
 
 
 def _cell_key(v: object) -> tuple[str, str]:
@@ -267,17 +267,28 @@ def _find_code_row(grid, sheet: Sheet) -> int | None:
     return None
 
 
+@lru_cache(maxsize=1)
+def _id_keys() -> tuple[tuple[str, frozenset[str], frozenset[str]], ...]:
+    return tuple((name, frozenset(fold(x) for x in labels), frozenset(ascii_fold(x) for x in labels))
+                 for name, labels in ID_COLUMNS.items())
+
+
 def _id_column(key: tuple[str, str]) -> str | None:
-    for name, labels in ID_COLUMNS.items():
-        if key[0] in {fold(x) for x in labels} or key[1] in {ascii_fold(x) for x in labels}:
+    for name, folded, plain in _id_keys():
+        if key[0] in folded or key[1] in plain:
             return name
     return None
+
+
+@lru_cache(maxsize=64)
+def _sheet_labels(sheet: Sheet) -> frozenset[str]:
+    return frozenset().union(*(_label_keys(i) for i in sheet.indicators))
 
 
 def _find_header_row(grid, sheet: Sheet, before: int | None) -> int | None:
     rows = range(before - 1, max(before - 3, -1), -1) if before is not None else range(
         min(len(grid), HEADER_SCAN_ROWS))
-    labels = set().union(*(_label_keys(i) for i in sheet.indicators))
+    labels = _sheet_labels(sheet)
     for r in rows:
         keys = [_cell_key(v) for v in grid[r] if not _is_blank(v)]
         ids = {_id_column(k) for k in keys} - {None}

@@ -9,8 +9,7 @@ from __future__ import annotations
 
 from itertools import groupby
 
-from openpyxl.utils.cell import column_index_from_string, coordinate_from_string
-
+from pipelines.cells import column_index, split_address
 from pipelines.findings import Finding
 from pipelines.submissions import STATUS_VI
 from pipelines.text import vn_number
@@ -21,8 +20,8 @@ MAX_RANGES = 6
 
 def cell_ranges(cells: list[str]) -> str:
     """`H7, H8, H9, J7` -> `H7:H9, J7`; past MAX_RANGES ranges, the rest is counted."""
-    parsed = sorted({coordinate_from_string(c) for c in cells if c},
-                    key=lambda cr: (column_index_from_string(cr[0]), cr[1]))
+    parsed = sorted({split_address(c) for c in cells if c},
+                    key=lambda cr: (column_index(cr[0]), cr[1]))
     ranges: list[str] = []
     for col, group in groupby(parsed, key=lambda cr: cr[0]):
         rows = [r for _, r in group]

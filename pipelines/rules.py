@@ -7,8 +7,10 @@ this module turns their failure cases into findings.
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 
+import numpy as np
 import pandas as pd
 import pandera.pandas as pa
 
@@ -18,7 +20,7 @@ from pipelines.text import ascii_fold, vn_flexible
 from pipelines.values import parse_cell
 from schemas.catalogue import Catalogue, Sheet
 from schemas.checks import CostPerHouse
-from schemas.models import ROW, UNIT, check_rule, relations_model, sheet_model
+from schemas.models import ROW, TYPES, UNIT, CellsModel, check_rule, relations_model
 from schemas.periods import Period
 from schemas.units import DISTRICT_PREFIXES, Unit, normalise_code, split_prefix
 
@@ -152,59 +154,101 @@ def parse_values(table: Table, sheet: Sheet, resolved: dict[int, Unit], where: W
     (left NaN and marked invalid)."""
     out: list[Finding] = []
     invalid: set[tuple[int, str]] = set()
-    records, cells, raws = [], {}, {}
+    cells, raws = {}, {}
     types = {i.code: i.type for i in sheet.indicators}
-    for rec in table.rows:
-        unit = resolved.get(rec.row)
-        row = {ROW: rec.row + 1, UNIT: unit.code if unit else ""}
+    column = {code: j for j, code in enumerate(sheet.codes)}
+    data = np.full((len(table.rows), len(sheet.codes)), np.nan)
+    for i, rec in enumerate(table.rows):
         for code, (raw, addr) in rec.cells.items():
-            cells[(rec.row, code)] = addr
-            raws[(rec.row, code)] = raw
+            key = (rec.row, code)
+            cells[key] = addr
+            raws[key] = raw
+            if type(raw) is float or type(raw) is int:  # most cells: a plain number
+                if math.isfinite(raw):
+                    data[i, column[code]] = raw
+                    continue
             parsed = parse_cell(raw, types[code])
             if parsed.problem:
-                invalid.add((rec.row, code))
+                invalid.add(key)
                 out.append(where("R01", f"Cột {code} ({_label(sheet, code)}): {parsed.problem}; "
                                         f"cần {TYPE_WORDS[types[code]]}.", addr, raw))
-            row[code] = parsed.value
-        records.append(row)
-    frame = pd.DataFrame.from_records(records, columns=[ROW, UNIT, *sheet.codes],
-                                      index=[rec.row for rec in table.rows])
-    frame[sheet.codes] = frame[sheet.codes].astype("float64")
-    frame[ROW] = frame[ROW].astype("int64")
+            elif parsed.value is not None:
+                data[i, column[code]] = parsed.value
+    index = [rec.row for rec in table.rows]
+    frame = pd.DataFrame(data, columns=list(sheet.codes), index=index)
+    units = [resolved[r].code if r in resolved else "" for r in index]
+    frame.insert(0, UNIT, pd.Series(units, index=index, dtype=object))
+    frame.insert(0, ROW, pd.Series([r + 1 for r in index], index=index, dtype="int64"))
     return SheetValues(frame, cells, raws, invalid), out
 
 
-def schema_findings(values: SheetValues, sheet: Sheet, where: Where,
-                    missing: set[str] | frozenset[str] = frozenset()) -> list[Finding]:
-    """R01/R02 from the sheet's pandera model (lazy: every failure, not the first).
+@dataclass
+class SheetCheck:
+    """One sheet of a workbook between reading and deciding: what the batch rules need."""
 
-    One finding per cell. Cells at fault are set to NaN in `values.frame` and marked
-    invalid, so that no later rule (relations, totals) reasons from a value already
-    known to be wrong.
+    sheet: Sheet
+    where: Where
+    values: SheetValues
+    missing: frozenset[str] = frozenset()
+    findings: list[Finding] = field(default_factory=list)
+
+
+def cells_frame(batch: list[SheetCheck]) -> tuple[pd.DataFrame, np.ndarray, np.ndarray, np.ndarray]:
+    """Every checked cell of the batch as one `CellsModel` frame (index = position), and
+    for each position: the sheet it came from (index into `batch`), its row and its code.
+    A missing column is one finding of its own, not one per row: its cells are left out."""
+    values, owners, rows, codes, types, required = [], [], [], [], [], []
+    for k, sc in enumerate(batch):
+        frame = sc.values.frame
+        present = [i for i in sc.sheet.indicators if i.code not in sc.missing]
+        if frame.empty or not present:
+            continue
+        n, m = len(frame), len(present)
+        values.append(frame[[i.code for i in present]].to_numpy(dtype="float64").ravel())
+        owners.append(np.full(n * m, k))
+        rows.append(np.repeat(frame.index.to_numpy(), m))
+        codes.append(np.tile(np.array([i.code for i in present], dtype=object), n))
+        types.append(np.tile(np.array([i.type for i in present], dtype=object), n))
+        required.append(np.tile(np.array([i.required for i in present]), n))
+    if not values:
+        empty = np.array([], dtype=object)
+        return pd.DataFrame(), empty, empty, empty
+    value, kind = np.concatenate(values), np.concatenate(types)
+    frame = pd.DataFrame({CellsModel.value: value, CellsModel.required: np.concatenate(required),
+                          **{f"{t}_value": np.where(kind == t, value, np.nan) for t in TYPES}})
+    return frame, np.concatenate(owners), np.concatenate(rows), np.concatenate(codes)
+
+
+def schema_findings(batch: list[SheetCheck]) -> None:
+    """R01/R02 from `CellsModel`, for every sheet of the batch in one lazy validation (every
+    failure, not the first); each sheet's findings are appended to its `findings`.
+
+    One finding per cell. Cells at fault are set to NaN in the sheet's frame and marked
+    invalid, so that no later rule (relations, totals) reasons from a value already known
+    to be wrong; a cell the reader already found to be no number is not reported again.
     """
-    model = sheet_model(sheet)
+    frame, owners, rows, codes = cells_frame(batch)
+    if frame.empty:
+        return
     try:
-        model.validate(values.frame, lazy=True)
-        return []
+        CellsModel.validate(frame, lazy=True)
+        return
     except pa.errors.SchemaErrors as exc:
         cases = exc.failure_cases
-    out: list[Finding] = []
-    types = {i.code: i.type for i in sheet.indicators}
-    for case in cases.itertuples(index=False):
-        code, idx = case.column, case.index
-        if code not in types or code in missing or idx is None or pd.isna(idx):
-            continue  # a missing column is one finding of its own, not one per row
-        key = (int(idx), code)
+    cases = cases[cases["index"].notna()].drop_duplicates("index", keep="first")
+    for pos, check in zip(cases["index"].astype("int64"), cases["check"].astype(str)):
+        sc, idx, code = batch[owners[pos]], int(rows[pos]), str(codes[pos])
+        values, key = sc.values, (int(rows[pos]), str(codes[pos]))
         if key in values.invalid:
             continue
-        values.frame.at[key[0], code] = float("nan")
+        values.frame.at[idx, code] = float("nan")
         values.invalid.add(key)
-        rule, why = check_rule(str(case.check))
-        message = (f"Cột {code} ({_label(sheet, code)}): {why}"
-                   + ("" if rule == "R02" else f"; cần {TYPE_WORDS[types[code]]}") + ".")
-        out.append(where(rule, message, values.cells.get(key, ""),
-                         values.raw.get(key, case.failure_case)))
-    return out
+        rule, why = check_rule(check)
+        kind = next(i.type for i in sc.sheet.indicators if i.code == code)
+        message = (f"Cột {code} ({_label(sc.sheet, code)}): {why}"
+                   + ("" if rule == "R02" else f"; cần {TYPE_WORDS[kind]}") + ".")
+        sc.findings.append(sc.where(rule, message, values.cells.get(key, ""),
+                                    values.raw.get(key, "")))
 
 
 def _label(sheet: Sheet, code: str) -> str:
@@ -272,33 +316,45 @@ def total_findings(table: Table, values: SheetValues, sheet: Sheet, where: Where
     return out
 
 
-def relation_findings(wide: pd.DataFrame, catalogue: Catalogue,
-                      cells: dict[tuple[str, str], tuple[str, str]], where: Where) -> list[Finding]:
-    """R07-R09 across the workbook's sheets; `wide` has one row per unit code.
+@dataclass
+class WorkbookCells:
+    """One workbook's accepted-so-far values, wide (one row per unit code), and where each
+    value is: (unit code, indicator) -> (sheet name in the file, address)."""
 
-    `cells` maps (unit code, indicator) -> (sheet name in file, address); a finding
-    is placed on the first indicator of the relation's left side.
-    """
-    if wide.empty:
-        return []
-    frame = wide.reindex(columns=sorted(set(wide.columns) | set(catalogue.indicators)))
-    frame[UNIT] = frame.index.astype(str)
+    wide: pd.DataFrame
+    cells: dict[tuple[str, str], tuple[str, str]]
+    where: Where
+
+
+def relation_findings(batch: list[WorkbookCells], catalogue: Catalogue) -> list[list[Finding]]:
+    """R07-R09 across each workbook's sheets, for a batch of workbooks in one validation.
+
+    A finding is placed on the first indicator of the relation's left side."""
+    out: list[list[Finding]] = [[] for _ in batch]
+    parts = [(k, b.wide) for k, b in enumerate(batch) if not b.wide.empty]
+    if not parts:
+        return out
+    columns = sorted(set(catalogue.indicators).union(*(set(w.columns) for _, w in parts)))
+    frame = pd.concat([w.reindex(columns=columns) for _, w in parts], ignore_index=True)
+    owners = np.concatenate([np.full(len(w), k) for k, w in parts])
+    units = np.concatenate([w.index.astype(str).to_numpy(dtype=object) for _, w in parts])
+    frame[UNIT] = units
     try:
         relations_model(catalogue).validate(frame, lazy=True)
-        return []
+        return out
     except pa.errors.SchemaErrors as exc:
         cases = exc.failure_cases
     by_text = {f"{r.rule}:{r.text}": r for r in catalogue.relations}
-    out = []
-    for (check, idx) in cases[["check", "index"]].drop_duplicates().itertuples(index=False):
+    for (check, pos) in cases[["check", "index"]].drop_duplicates().itertuples(index=False):
         rel = by_text.get(str(check))
-        if rel is None:
+        if rel is None or pos is None or pd.isna(pos):
             continue
+        b, unit = batch[owners[int(pos)]], units[int(pos)]
         target = rel.left[0].code
-        sheet_name, addr = cells.get((idx, target), ("", ""))
-        row = frame.loc[idx]
+        sheet_name, addr = b.cells.get((unit, target), ("", ""))
+        row = frame.loc[int(pos)]
         detail = ", ".join(f"{c} = {vn_flexible(row[c])}" for c in dict.fromkeys(rel.codes))
-        out.append(Where(where.file, where.district_code, sheet_name)(
+        out[owners[int(pos)]].append(Where(b.where.file, b.where.district_code, sheet_name)(
             rel.rule, f"{_relation_text(rel)} không thỏa mãn ({detail}).", addr, row[target]))
     return out
 

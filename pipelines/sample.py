@@ -298,9 +298,10 @@ def _write_job(folder: Path, job: dict, sim: _Simulator, catalogue: Catalogue,
 
 
 def generate(raw_dir: Path | str, periods=("2016", "2017-H1", "2017"),
-             seed: int = 2017) -> list[dict]:
+             seed: int = 2017, clean: bool = False) -> list[dict]:
     """Write demo submissions for every district valid in each period into
-    `raw_dir/<period>/` and return the manifest (one dict per file written)."""
+    `raw_dir/<period>/` and return the manifest (one dict per file written).
+    `clean`: one plain workbook per district, with no quirk, defect or blank cell."""
     raw_dir = Path(raw_dir)
     catalogue, registry = load_catalogue(), load_registry()
     periods = sorted({p if isinstance(p, Period) else parse_period(p) for p in periods},
@@ -310,7 +311,8 @@ def generate(raw_dir: Path | str, periods=("2016", "2017-H1", "2017"),
                 if not i.required and i.kind == "flow" and i.code not in related]
     jobs = [dict(period=p, district=d, units=registry.units(d.code, p), quirks=[], defects=[],
                  blanks=[]) for p in periods for d in registry.districts(p)]
-    _assign(jobs, random.Random(seed), optional, catalogue)
+    if not clean:
+        _assign(jobs, random.Random(seed), optional, catalogue)
     sim, manifest = _Simulator(seed), []
     for job in jobs:
         folder = raw_dir / str(job["period"])

@@ -21,7 +21,7 @@ from pipelines.values import parse_vn_number
 from schemas.catalogue import Catalogue
 from schemas.models import TargetsModel, targets_model
 from schemas.periods import FIRST_YEAR, LAST_YEAR, Period
-from schemas.units import CITY_CODE, Registry, normalise_code
+from schemas.units import Registry, normalise_code
 
 FILE_NAMES = ("muc_tieu.xlsx", "muc_tieu.csv")
 HEADERS = {  # folded header text -> model column
@@ -114,7 +114,7 @@ def read_targets(path: Path, catalogue: Catalogue, registry: Registry) -> Target
                      "indicator": str(cells["indicator"]).strip(),
                      "target": None if target in ("", None) else target})
     frame = pd.DataFrame(rows, columns=list(TargetsModel.to_schema().columns))
-    codes = frozenset({CITY_CODE} | {d.code for y in range(FIRST_YEAR, LAST_YEAR + 1)
+    codes = frozenset({registry.top_code} | {d.code for y in range(FIRST_YEAR, LAST_YEAR + 1)
                                      for d in registry.districts(Period(y))})
     known = frozenset(catalogue.indicators) | frozenset(d.code for d in catalogue.derived)
     schema = targets_model(codes, known)

@@ -12,6 +12,7 @@ import math
 import re
 import unicodedata
 from decimal import ROUND_HALF_UP, Decimal
+from functools import lru_cache
 
 from babel.numbers import format_decimal
 
@@ -38,7 +39,13 @@ def fold(text: object) -> str:
     """Canonical key of a label or name (see module doc)."""
     if text is None:
         return ""
-    s = unicodedata.normalize("NFD", str(text)).casefold()
+    return _fold(str(text))
+
+
+# Workbooks repeat the same labels and names thousands of times: folding is memoised.
+@lru_cache(maxsize=1 << 16)
+def _fold(text: str) -> str:
+    s = unicodedata.normalize("NFD", text).casefold()
     s = _SPACE.sub(" ", s.replace("\u00a0", " ")).strip()
     return " ".join(_fold_word(w) for w in s.split(" ")) if s else ""
 
@@ -49,7 +56,12 @@ def ascii_fold(text: object) -> str:
     Also of a `fold` key: the tone digit `fold` puts after a word is dropped too, so
     `ascii_fold(fold(x)) == ascii_fold(x)`.
     """
-    s = unicodedata.normalize("NFD", str(text or "")).casefold().replace("đ", "d")
+    return _ascii_fold(str(text or ""))
+
+
+@lru_cache(maxsize=1 << 16)
+def _ascii_fold(text: str) -> str:
+    s = unicodedata.normalize("NFD", text).casefold().replace("đ", "d")
     s = "".join(ch for ch in s if not unicodedata.combining(ch))
     s = _TONE_DIGIT.sub("", s)
     s = _NON_WORD.sub(" ", s)

@@ -1,7 +1,9 @@
 """pandera models, one per stage, built from the indicator catalogue.
 
-- `sheet_model(sheet)`: one content sheet's parsed rows (stage 1: types, ranges,
-  required cells -> rules R01, R02);
+- `CellsModel`: every data cell of a batch of sheets, one row per cell (stage 1: types,
+  ranges, required cells -> rules R01, R02). Long, so that one validation covers every
+  sheet of every workbook in a batch: a pandera call costs about 10-15 ms whatever its
+  size, and a workbook has 15 sheets (bench/README.md);
 - `relations_model(catalogue)`: every sheet of a workbook joined on the unit
   (stage 2: the relations of `relations.csv` -> rules R07-R09);
 - `AggregatesModel`, `SubmissionsModel`, `FindingsModel`: the run's
@@ -11,28 +13,33 @@ Check names map to rules through `CHECK_RULES`.
 """
 from __future__ import annotations
 
+import sys
+import types
 from functools import lru_cache
 
 import pandas as pd
-import pandera.extensions as ext
 import pandera.pandas as pa
 from pandera.typing import Series
 
-from schemas.catalogue import Catalogue, Relation, Sheet
+
+def _without_dask_types() -> None:
+    """Keep pandera from importing `dask.dataframe` (about 0.8 s) when it first builds a
+    schema: it does so to learn dask's frame types whenever dask is installed (it is, for
+    the Dask task runner), and these models only ever see pandas frames. Done only if
+    nothing has imported dask.dataframe already (then pandera gets the real module)."""
+    name = "pandera.typing.dask"
+    if name not in sys.modules and "dask.dataframe" not in sys.modules:
+        stub = types.ModuleType(name, "pandas-only stand-in (schemas.models)")
+        stub.DASK_INSTALLED = False  # type: ignore[attr-defined]
+        sys.modules[name] = stub
+
+
+_without_dask_types()
+
+from schemas.catalogue import Catalogue, Relation
 
 YEAR_MIN, YEAR_MAX = 1990, 2100
 ROW, UNIT = "row", "unit_code"
-
-
-@ext.register_check_method()
-def whole_number(series: pd.Series) -> pd.Series:
-    return series == series.round()
-
-
-@ext.register_check_method(statistics=["decimals"])
-def max_decimals(series: pd.Series, *, decimals: int) -> pd.Series:
-    scaled = series * 10**decimals
-    return (scaled - scaled.round()).abs() < 1e-6
 
 
 # pandera check name (prefix) -> (rule, Vietnamese explanation)
@@ -54,40 +61,47 @@ def check_rule(check_name: str) -> tuple[str, str]:
     return rule, check_name.split(":", 1)[-1]
 
 
-def _field(type_: str, required: bool) -> pa.Field:
-    nullable = not required
-    if type_ == "int":
-        return pa.Field(nullable=nullable, ge=0, whole_number=())
-    if type_ == "money":
-        return pa.Field(nullable=nullable, ge=0, max_decimals={"decimals": 2})
-    if type_ == "flag":
-        return pa.Field(nullable=nullable, isin=[0.0, 1.0])
-    if type_ == "year":
-        return pa.Field(nullable=nullable, in_range={"min_value": YEAR_MIN, "max_value": YEAR_MAX},
-                        whole_number=())
-    raise ValueError(type_)
+TYPES = ("int", "money", "flag", "year")
 
 
-class _Config:
-    strict = True
-    coerce = True
+def _whole(series: pd.Series) -> pd.Series:
+    return series == series.round()
 
 
-def _class_name(key: str, suffix: str) -> str:
-    return f"{key.title().replace('_', '')}{suffix}"
+def _two_decimals(series: pd.Series) -> pd.Series:
+    scaled = series * 100
+    return (scaled - scaled.round()).abs() < 1e-6
 
 
-@lru_cache(maxsize=64)
-def sheet_model(sheet: Sheet) -> type[pa.DataFrameModel]:
-    """The parsed rows of one content sheet: `row`, `unit_code`, one float per indicator."""
-    annotations = {ROW: Series[int], UNIT: Series[str]}
-    attrs: dict = {ROW: pa.Field(), UNIT: pa.Field()}
-    for ind in sheet.indicators:
-        annotations[ind.code] = Series[float]
-        attrs[ind.code] = _field(ind.type, ind.required)
-    attrs["__annotations__"] = annotations
-    attrs["Config"] = type("Config", (_Config,), {"name": sheet.display_name})
-    return type(_class_name(sheet.key, "Sheet"), (pa.DataFrameModel,), attrs)
+class CellsModel(pa.DataFrameModel):
+    """Stage 1: one row per data cell. `value` is the cell as a number (NaN: blank or not a
+    number); the typed columns hold it again under its indicator's type (NaN elsewhere), so
+    each type's checks are plain column checks; `required` marks cells that must be filled."""
+
+    value: Series[float] = pa.Field(nullable=True)
+    required: Series[bool]
+    int_value: Series[float] = pa.Field(nullable=True, ge=0)
+    money_value: Series[float] = pa.Field(nullable=True, ge=0)
+    flag_value: Series[float] = pa.Field(nullable=True, isin=[0.0, 1.0])
+    year_value: Series[float] = pa.Field(nullable=True, in_range={"min_value": YEAR_MIN,
+                                                                  "max_value": YEAR_MAX})
+
+    @pa.check("int_value", "year_value", name="whole_number")
+    def whole_number(cls, series: pd.Series) -> pd.Series:
+        return _whole(series)
+
+    @pa.check("money_value", name="max_decimals")
+    def max_decimals(cls, series: pd.Series) -> pd.Series:
+        return _two_decimals(series)
+
+    @pa.dataframe_check(name="not_nullable")
+    def filled(cls, frame: pd.DataFrame) -> pd.Series:
+        return ~(frame["required"] & frame["value"].isna())
+
+    class Config:
+        strict = True
+        coerce = True
+        name = "cells"
 
 
 def _side(frame: pd.DataFrame, terms) -> pd.Series:

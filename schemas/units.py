@@ -5,6 +5,11 @@ shared reference data) plus `schemas/data/districts_extra.csv` for districts wit
 no commune-level unit (Bạch Long Vĩ, 318), which report as one unit: the district
 itself, with its own code.
 
+`THONGKE_UNITS` names another units file of the same layout (the national snapshot
+`vietnam_units_2016.csv`, for the national-scale benchmark): the whole program then runs
+on its districts, and the top level is the province when the file holds one, else the
+country (`Registry.top_code`, `top_name`, `top_label`).
+
 The 2025 snapshot types every unit as `xã` and every district as `huyện`; the
 real type is in the name's prefix (`Phường …`, `Quận …`), so types are taken
 from the name wherever it has a known prefix.
@@ -12,6 +17,7 @@ from the name wherever it has a known prefix.
 from __future__ import annotations
 
 import csv
+import os
 import re
 from dataclasses import dataclass
 from datetime import date
@@ -22,8 +28,10 @@ from pipelines.text import ascii_fold, fold
 from schemas.periods import Period
 
 DATA_DIR = Path(__file__).resolve().parent / "data"
-CITY_CODE = "31"
+CITY_CODE = "31"  # Hải Phòng: the default registry's top level
 CITY_NAME = "Thành phố Hải Phòng"
+CITY_LABEL = "Toàn thành phố"
+COUNTRY_CODE, COUNTRY_NAME, COUNTRY_LABEL = "0", "Cả nước", "Cả nước"
 DISTRICT_UNIT = "huyện"  # unit type of a district that reports as its own single unit
 
 _UNIT_PREFIXES = [  # (folded prefix, unit type); longer first
@@ -91,26 +99,40 @@ def normalise_code(value: object) -> str | None:
 
 
 class Registry:
-    def __init__(self, units: list[Unit], districts: list[District]):
+    """Lookups are indexed per day (a period's last day): at national scale (707 districts,
+    10,767 units) a scan per call would cost more than the checks themselves."""
+
+    def __init__(self, units: list[Unit], districts: list[District],
+                 top: tuple[str, str, str] = (CITY_CODE, CITY_NAME, CITY_LABEL)):
         self._units = units
         self._districts = districts
+        self.top_code, self.top_name, self.top_label = top
+        self._by_day: dict[date, tuple[list[District], dict[str, District],
+                                       dict[str, list[Unit]], list[Unit]]] = {}
+
+    def _on(self, day: date):
+        if day not in self._by_day:
+            districts = sorted((d for d in self._districts if d.valid_from <= day <= d.valid_to),
+                               key=lambda d: int(d.code))
+            units = [u for u in self._units if u.valid_on(day)]
+            by_district: dict[str, list[Unit]] = {}
+            for u in units:
+                by_district.setdefault(u.district_code, []).append(u)
+            self._by_day[day] = (districts, {d.code: d for d in districts}, by_district, units)
+        return self._by_day[day]
 
     def districts(self, period: Period) -> list[District]:
-        day = period.end
-        return sorted((d for d in self._districts if d.valid_from <= day <= d.valid_to),
-                      key=lambda d: int(d.code))
+        return list(self._on(period.end)[0])
 
     def district(self, code: str, period: Period) -> District | None:
-        return next((d for d in self.districts(period) if d.code == code), None)
+        return self._on(period.end)[1].get(code)
 
     def units(self, district_code: str, period: Period) -> list[Unit]:
         """Units of a district valid on the period's last day, in registry order."""
-        day = period.end
-        return [u for u in self._units if u.district_code == district_code and u.valid_on(day)]
+        return list(self._on(period.end)[2].get(district_code, ()))
 
     def all_units(self, period: Period) -> list[Unit]:
-        day = period.end
-        return [u for u in self._units if u.valid_on(day)]
+        return list(self._on(period.end)[3])
 
     def find_district(self, code: object, name: object, period: Period) -> District | None:
         """By code; if the code is missing or unknown, by a name that names exactly one."""
@@ -142,13 +164,30 @@ def _district_type(name: str, listed: str) -> str:
     return kind or listed
 
 
-@lru_cache(maxsize=4)
+def units_file() -> Path | None:
+    """The units file named by `THONGKE_UNITS`, or None for Hải Phòng's own registry."""
+    name = os.environ.get("THONGKE_UNITS", "").strip()
+    return Path(name).resolve() if name else None
+
+
 def load_registry(data_dir: Path = DATA_DIR) -> Registry:
-    data_dir = Path(data_dir)
+    """Hải Phòng's registry (from `data_dir`), or the one `THONGKE_UNITS` names."""
+    other = units_file()
+    return _load(other) if other and Path(data_dir) == DATA_DIR else _load(Path(data_dir))
+
+
+@lru_cache(maxsize=4)
+def _load(source: Path) -> Registry:
+    if source.is_file():  # a units file named by THONGKE_UNITS: no extra districts
+        data_dir, units_csv = source.parent, source
+    else:
+        data_dir, units_csv = source, source / "haiphong_units.csv"
     units: list[Unit] = []
     districts: dict[tuple[str, str], District] = {}
-    with (data_dir / "haiphong_units.csv").open(encoding="utf-8", newline="") as f:
+    provinces: dict[str, str] = {}
+    with units_csv.open(encoding="utf-8", newline="") as f:
         for r in csv.DictReader(f):
+            provinces[str(int(r["province_code"]))] = r["province_name"]
             units.append(Unit(
                 code=str(int(r["unit_code"])), name=r["unit_name"],
                 type=_unit_type(r["unit_name"], r["unit_type"]),
@@ -162,7 +201,7 @@ def load_registry(data_dir: Path = DATA_DIR) -> Registry:
                 valid_from=_day(r["valid_from"]), valid_to=_day(r["valid_to"]),
             ))
     extra = data_dir / "districts_extra.csv"
-    if extra.exists():
+    if extra.exists() and not source.is_file():
         with extra.open(encoding="utf-8", newline="") as f:
             for r in csv.DictReader(f):
                 d = District(code=r["district_code"], name=r["district_name"],
@@ -172,4 +211,14 @@ def load_registry(data_dir: Path = DATA_DIR) -> Registry:
                 units.append(Unit(code=d.code, name=d.name, type=DISTRICT_UNIT,
                                   district_code=d.code, valid_from=d.valid_from,
                                   valid_to=d.valid_to))
-    return Registry(units, list(districts.values()))
+    if len(provinces) == 1:
+        code, name = next(iter(provinces.items()))
+        top = (code, name, CITY_LABEL if name.startswith("Thành phố") else "Toàn tỉnh")
+    else:
+        top = (COUNTRY_CODE, COUNTRY_NAME, COUNTRY_LABEL)
+    return Registry(units, list(districts.values()), top)
+
+
+def top_code() -> str:
+    """The code the top level (city, province or country) carries in the outputs."""
+    return load_registry().top_code

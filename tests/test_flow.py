@@ -179,26 +179,34 @@ def test_rerun_reads_only_what_changed(prefect_harness, tmp_path, monkeypatch):
     write_clean(raw / "2017" / "a.xlsx", "318", "2017")
     write_clean(raw / "2017" / "b.xlsx", "317", "2017")
     reads: list[str] = []
-    real = flows.check_workbook
+    real = flows.batches.check
 
-    def counting(path, **kw):
-        reads.append(kw["name"])
-        return real(path, **kw)
+    def counting(files, *args):
+        reads.extend(name for _, name in files)
+        return real(files, *args)
 
-    monkeypatch.setattr(flows, "check_workbook", counting)
+    monkeypatch.setattr(flows.batches, "check", counting)
     run = lambda: asyncio.run(period_report("2017", str(raw), str(reports)))  # noqa: E731
+    note = lambda: json.loads((reports / "2017" / "run.json").read_text("utf-8"))  # noqa: E731
     first = run()
     assert sorted(reads) == ["a.xlsx", "b.xlsx"]
+    assert (note()["files_read"], note()["files_cached"]) == (2, 0)
     reads.clear()
     second = run()
     assert reads == []  # nothing changed: no workbook read
+    assert (note()["files_read"], note()["files_cached"]) == (0, 2)
     assert second["file_status"] == first["file_status"] and second["by_rule"] == first["by_rule"]
-    assert (reports / ".cache").is_dir()
+    assert len(list((reports / ".cache" / "checks").glob("*.pkl"))) == 2
     edit(raw / "2017" / "b.xlsx", **{"4. Giảm nghèo!D7": "sai"})  # resent, same name
     reads.clear()
     third = run()
     assert reads == ["b.xlsx"]
+    assert (note()["files_read"], note()["files_cached"]) == (1, 1)
     assert third["file_status"]["b.xlsx"] == "partial" and third["by_rule"].get("R01") == 1
+    timing = note()
+    assert set(timing["steps"]) >= {"discover", "check", "history", "record", "render"}
+    assert timing["pipeline_seconds"] + timing["prefect_overhead_seconds"] == pytest.approx(
+        timing["flow_seconds"], abs=0.01)
 
 
 def test_artifacts_for_the_ui(prefect_harness, period_dir):

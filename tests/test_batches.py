@@ -1,0 +1,83 @@
+"""Batches of files to check, and the per-file result cache (pipelines/batches.py)."""
+import math
+
+import pytest
+from builders import edit, write_clean
+from hypothesis import given
+from hypothesis import strategies as st
+
+from pipelines import batches
+from pipelines.batches import FileToCheck
+from pipelines.validate import check_workbook, check_workbooks
+from schemas.periods import parse_period
+
+
+def _files(n: int) -> list[FileToCheck]:
+    return [FileToCheck(f"/x/{i}.xlsx", f"{i}.xlsx", f"mới – {i}.xlsx", f"k{i}") for i in range(n)]
+
+
+@given(st.integers(min_value=0, max_value=3000), st.integers(min_value=0, max_value=8))
+def test_plan_keeps_every_file_once_in_order(n, workers):
+    plan = batches.plan(_files(n), workers)
+    assert [f for b in plan for f in b] == _files(n)
+    assert len(plan) <= batches.MAX_TASKS
+    if n:
+        assert all(b for b in plan)
+        # no batch is bigger than a worker's share (unless there would be too many tasks)
+        share = max(math.ceil(n / max(workers, 1)), math.ceil(n / batches.MAX_TASKS))
+        assert max(len(b) for b in plan) <= share
+        if n <= batches.BATCH_FILES * batches.MAX_TASKS:
+            assert max(len(b) for b in plan) <= batches.BATCH_FILES
+
+
+def test_a_city_is_one_batch_in_process():
+    assert batches.workers_for(17, None) == 0
+    assert [len(b) for b in batches.plan(_files(17), 0)] == [17]
+    assert batches.workers_for(707, None) >= 1 and batches.workers_for(707, 0) == 0
+
+
+def test_batch_results_equal_one_by_one(tmp_path, catalogue, registry):
+    """Checking workbooks together gives each the findings it gets alone."""
+    a = write_clean(tmp_path / "a.xlsx", "318", "2017")
+    b = edit(write_clean(tmp_path / "b.xlsx", "317", "2017"),
+             **{"4. Giảm nghèo!D7": "sai", "4. Giảm nghèo!E8": -3, "2. Nguồn lực!D7": 1.234})
+    c = tmp_path / "c.xlsx"
+    c.write_bytes(b"not a workbook")
+    per = parse_period("2017")
+    alone = [check_workbook(p, catalogue=catalogue, registry=registry, expected_period=per)
+             for p in (a, b, c)]
+    together = check_workbooks([(p, p.name) for p in (a, b, c)], catalogue=catalogue,
+                               registry=registry, expected_period=per)
+    assert [r.findings for r in together] == [r.findings for r in alone]
+    assert [r.status for r in together] == [r.status for r in alone]
+    assert {f.rule for f in together[1].findings} >= {"R01"}
+    assert together[2].findings[0].rule == "R18"
+
+
+def test_cache_round_trip_and_damage(tmp_path, catalogue, registry):
+    path = write_clean(tmp_path / "a.xlsx", "318", "2017")
+    result = check_workbook(path, catalogue=catalogue, registry=registry)
+    folder = batches.cache_dir(tmp_path / "reports")
+    batches.store(folder, "k1", result)
+    again = batches.load_cached(folder, "k1")
+    assert again is not None and again.findings == result.findings
+    assert again.values().equals(result.values())
+    assert batches.load_cached(folder, "absent") is None
+    (folder / "k1.pkl").write_bytes(b"\x80\x05broken")
+    assert batches.load_cached(folder, "k1") is None  # a damaged entry is redone, not trusted
+
+
+def test_pool_checks_like_in_process(tmp_path):
+    files = [write_clean(tmp_path / f"{c}.xlsx", c, "2017") for c in ("317", "318")]
+    pairs = [(str(p), p.name) for p in files]
+    here = batches.check_in(0, pairs, "2017", 50.0, 20_000)
+    there = batches.check_in(2, pairs, "2017", 50.0, 20_000)
+    assert [r.findings for r in there] == [r.findings for r in here]
+    assert [r.sha256 for r in there] == [r.sha256 for r in here]
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _stop_pool():
+    yield
+    if batches._pool is not None:
+        batches._pool.shutdown()
