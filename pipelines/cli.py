@@ -1,7 +1,6 @@
 """`thongke`: the command line for statistics and district officers (messages in Vietnamese)."""
 from __future__ import annotations
 
-import asyncio
 import os
 import sys
 import time
@@ -32,6 +31,31 @@ def _prefect_env(verbose: bool) -> None:
     os.environ.setdefault("PREFECT_LOGGING_TO_API_WHEN_MISSING_FLOW", "ignore")
 
 
+def _warm_prefect_server():
+    """Start Prefect's temporary server (when there is no PREFECT_API_URL) in a background
+    thread, so that its ~5 s start, mostly in its own process on the other core, overlaps
+    the loading of the pipeline's modules. Join the thread before the first flow call: the
+    flow then finds the same server running. If this fails, the flow call starts it (and
+    reports any error) as it would have."""
+    import threading
+
+    def start() -> None:
+        try:
+            from prefect.settings import PREFECT_API_URL, PREFECT_SERVER_EPHEMERAL_ENABLED
+
+            if PREFECT_API_URL.value() or not PREFECT_SERVER_EPHEMERAL_ENABLED.value():
+                return
+            from prefect.server.api.server import SubprocessASGIServer
+
+            SubprocessASGIServer().start()
+        except Exception:  # noqa: BLE001 - see the docstring
+            return
+
+    thread = threading.Thread(target=start, name="thongke-prefect-warm-up", daemon=True)
+    thread.start()
+    return thread
+
+
 def _fail(message: str, code: int = 2) -> None:
     typer.echo(f"Lỗi: {message}", err=True)
     raise typer.Exit(code)
@@ -59,11 +83,15 @@ def run_period(period: str, raw_dir: Optional[Path], reports_dir: Optional[Path]
     except OSError as exc:
         _fail(f"không ghi được vào thư mục kết quả {settings.reports_dir}: {exc.strerror}.")
     _prefect_env(verbose)
+    warming = _warm_prefect_server()
     from pipelines.flows import with_task_runner
     from pipelines.lock import PeriodBusy
 
     try:
         flow = with_task_runner(task_runner)
+        import asyncio
+
+        warming.join()
         return asyncio.run(flow(period, str(settings.raw_dir), str(settings.reports_dir),
                                 deadline, refresh, 0 if task_runner == "dask" else None))
     except PeriodBusy as exc:

@@ -45,6 +45,7 @@ class UnreadableWorkbook(Exception):
     """The file cannot be read as a workbook (rule R18); the message is Vietnamese."""
 
 
+@lru_cache(maxsize=1 << 16)
 def address(row: int, col: int) -> str:
     """0-based row and column -> `H12`."""
     return f"{column_letter(col + 1)}{row + 1}"
@@ -330,12 +331,13 @@ def read_table(grid: list[list], sheet: Sheet, sheet_name: str) -> Table:
     total: DataRow | None = None
     while start < len(grid) and _is_numbering_row(grid[start]):
         start += 1
+    data_columns = _data_columns(columns, sheet)
     for r in range(start, len(grid)):
         row = grid[r]
         texts = [fold(v) for v in row if isinstance(v, str) and v.strip()]
         if any(t.startswith(p) for t in texts for p in _STOP_KEYS):
             break
-        rec = _data_row(row, r, columns, sheet)
+        rec = _data_row(row, r, columns, data_columns)
         if any(t.rstrip(": ") in _TOTAL_KEYS for t in texts):
             total = rec
             break
@@ -361,13 +363,20 @@ def _is_numbering_row(row: list) -> bool:
     return len(numbers) >= 2 and all(b == a + 1 for a, b in zip(numbers, numbers[1:]))
 
 
-def _data_row(row: list, r: int, columns: dict[str, int], sheet: Sheet) -> DataRow:
+def _data_columns(columns: dict[str, int], sheet: Sheet) -> list[tuple[str, int]]:
+    """(indicator code, 0-based column) of the indicators found, in the form's order."""
+    return [(code, columns[code]) for code in sheet.codes if code in columns]
+
+
+def _data_row(row: list, r: int, columns: dict[str, int], data_columns: list[tuple[str, int]]
+              ) -> DataRow:
     def at(c: int | None) -> object:
         return row[c] if c is not None and c < len(row) else None
 
     code_c, name_c = columns.get("ma_dv"), columns.get("ten_dv")
-    cells = {code: (at(columns[code]), address(r, columns[code]))
-             for code in sheet.codes if code in columns}
+    width = len(row)
+    cells = {code: (row[c] if c < width else None, address(r, c))
+             for code, c in data_columns}
     return DataRow(row=r, code=at(code_c), code_cell=address(r, code_c) if code_c is not None else "",
                    name=at(name_c), name_cell=address(r, name_c) if name_c is not None else "",
                    cells=cells)

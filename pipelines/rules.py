@@ -175,10 +175,11 @@ def parse_values(table: Table, sheet: Sheet, resolved: dict[int, Unit], where: W
             elif parsed.value is not None:
                 data[i, column[code]] = parsed.value
     index = [rec.row for rec in table.rows]
-    frame = pd.DataFrame(data, columns=list(sheet.codes), index=index)
-    units = [resolved[r].code if r in resolved else "" for r in index]
-    frame.insert(0, UNIT, pd.Series(units, index=index, dtype=object))
-    frame.insert(0, ROW, pd.Series([r + 1 for r in index], index=index, dtype="int64"))
+    columns = {ROW: np.array([r + 1 for r in index], dtype="int64"),
+               UNIT: np.array([resolved[r].code if r in resolved else "" for r in index],
+                              dtype=object)}
+    columns.update(zip(sheet.codes, data.T))
+    frame = pd.DataFrame(columns, index=pd.Index(index, dtype="int64"), copy=False)
     return SheetValues(frame, cells, raws, invalid), out
 
 
