@@ -143,9 +143,31 @@ class SheetValues:
     raw: dict[tuple[int, str], object]  # (row, code) -> the cell's value as typed
     invalid: set[tuple[int, str]] = field(default_factory=set)  # cells with an R01/R02 finding
 
+    _arrays: dict[str, np.ndarray] | None = field(default=None, repr=False)
+
     @property
     def invalid_columns(self) -> set[str]:
         return {code for _, code in self.invalid}
+
+    @property
+    def rows(self) -> np.ndarray:
+        """The 0-based row of each line of `frame`."""
+        return self.frame.index.to_numpy()
+
+    def array(self, code: str) -> np.ndarray:
+        """One indicator's column as numpy (the rules' arithmetic; a pandas column access
+        costs as much as the arithmetic itself on a 15-row sheet)."""
+        if self._arrays is None:
+            codes = [c for c in self.frame.columns if c not in (ROW, UNIT)]
+            data = self.frame[codes].to_numpy(dtype="float64")
+            self._arrays = {c: data[:, j] for j, c in enumerate(codes)}
+        return self._arrays[code]
+
+    def set_invalid(self, row: int, code: str) -> None:
+        """Mark a cell as in error: NaN from now on, for every later rule."""
+        self.frame.at[row, code] = float("nan")
+        self.invalid.add((row, code))
+        self._arrays = None
 
 
 def parse_values(table: Table, sheet: Sheet, resolved: dict[int, Unit], where: Where
@@ -242,8 +264,7 @@ def schema_findings(batch: list[SheetCheck]) -> None:
         values, key = sc.values, (int(rows[pos]), str(codes[pos]))
         if key in values.invalid:
             continue
-        values.frame.at[idx, code] = float("nan")
-        values.invalid.add(key)
+        values.set_invalid(idx, code)
         rule, why = check_rule(check)
         kind = next(i.type for i in sc.sheet.indicators if i.code == code)
         message = (f"Cột {code} ({_label(sc.sheet, code)}): {why}"
@@ -259,41 +280,54 @@ def _label(sheet: Sheet, code: str) -> str:
 def year_findings(values: SheetValues, sheet: Sheet, period: Period, where: Where) -> list[Finding]:
     """R10: a recognition year later than the period's year."""
     out = []
+    rows = values.rows
     for ind in sheet.indicators:
         if ind.type != "year":
             continue
-        late = values.frame[ind.code] > period.year
-        for idx, v in values.frame.loc[late, ind.code].items():  # bad cells are NaN already
+        years = values.array(ind.code)
+        with np.errstate(invalid="ignore"):
+            late = np.flatnonzero(years > period.year)  # bad cells are NaN already
+        for i in late:
+            idx, v = int(rows[i]), float(years[i])
             out.append(where("R10", f"Năm công nhận {int(v)} sau năm của kỳ báo cáo ({period.year}).",
                              values.cells.get((idx, ind.code), ""), v))
     return out
 
 
+def _nan_sum(arrays: list[np.ndarray]) -> np.ndarray:
+    """Row sums that are NaN when any term is (pandas' `min_count` = all)."""
+    return np.sum(arrays, axis=0)
+
+
 def recognition_findings(values: SheetValues, sheet: Sheet, where: Where) -> list[Finding]:
     """R11 (NTM year set, fewer than all criteria) and R12 (VM03 against VM04)."""
-    frame, out = values.frame, []
+    out: list[Finding] = []
     flags = [i.code for i in sheet.indicators if i.type == "flag"]
     years = [i.code for i in sheet.indicators if i.type == "year"]
-    if not flags or not years:
+    if not flags or not years or values.frame.empty:
         return out
     year = years[0]
+    rows = values.rows
     spoiled = {idx for idx, code in values.invalid if code in (year, *flags)}
-    frame = frame[~frame.index.isin(spoiled)]  # a cell already in error says nothing more
+    fine = ~np.isin(rows, list(spoiled))  # a cell already in error says nothing more
+    when = values.array(year)
     if len(flags) > 1:  # the NTM shape: criteria flags and a recognition year
-        met = frame[flags].sum(axis=1, min_count=len(flags))
-        bad = frame[year].notna() & met.notna() & (met < len(flags))
-        for idx in frame.index[bad]:
-            out.append(where("R11", f"Xã được ghi công nhận đạt chuẩn NTM năm {int(frame.at[idx, year])} "
-                                    f"nhưng chỉ đạt {int(met[idx])}/{len(flags)} tiêu chí.",
-                             values.cells.get((idx, year), ""), frame.at[idx, year]))
+        met = _nan_sum([values.array(f) for f in flags])
+        with np.errstate(invalid="ignore"):
+            bad = fine & ~np.isnan(when) & ~np.isnan(met) & (met < len(flags))
+        for i in np.flatnonzero(bad):
+            idx = int(rows[i])
+            out.append(where("R11", f"Xã được ghi công nhận đạt chuẩn NTM năm {int(when[i])} "
+                                    f"nhưng chỉ đạt {int(met[i])}/{len(flags)} tiêu chí.",
+                             values.cells.get((idx, year), ""), float(when[i])))
     else:  # the VM shape: one standard flag and its recognition year
-        flag = flags[0]
-        for idx in frame.index[(frame[flag] == 1) & frame[year].isna()]:
+        flag = values.array(flags[0])
+        for i in np.flatnonzero(fine & (flag == 1) & np.isnan(when)):
             out.append(where("R12", "Đã ghi đạt chuẩn văn minh đô thị nhưng chưa ghi năm công nhận.",
-                             values.cells.get((idx, year), ""), ""))
-        for idx in frame.index[(frame[flag] == 0) & frame[year].notna()]:
+                             values.cells.get((int(rows[i]), year), ""), ""))
+        for i in np.flatnonzero(fine & (flag == 0) & ~np.isnan(when)):
             out.append(where("R12", "Đã ghi năm công nhận nhưng cột đạt chuẩn ghi 0 (chưa đạt).",
-                             values.cells.get((idx, year), ""), frame.at[idx, year]))
+                             values.cells.get((int(rows[i]), year), ""), float(when[i])))
     return out
 
 
@@ -309,11 +343,11 @@ def total_findings(table: Table, values: SheetValues, sheet: Sheet, where: Where
         stated = parse_cell(raw, "money").value
         if stated is None or ind.code in bad_columns:
             continue  # blank, a formula saved without its value, or a column with bad cells
-        col = values.frame[ind.code]
-        expected = (col == 1).sum() if ind.type == "flag" else col.sum()
+        col = values.array(ind.code)
+        expected = float((col == 1).sum() if ind.type == "flag" else np.nansum(col))
         if abs(stated - expected) > 0.005:
             out.append(where("R13", f"Dòng Tổng cộng ghi {vn_flexible(stated)} nhưng tổng các đơn vị "
-                                    f"là {vn_flexible(float(expected))}.", addr, raw))
+                                    f"là {vn_flexible(expected)}.", addr, raw))
     return out
 
 
@@ -378,11 +412,12 @@ def cost_findings(values: SheetValues, sheet: Sheet, where: Where, cost: CostPer
     codes = [cost.cost, *cost.houses]
     if not set(codes) <= set(sheet.codes):
         return []
-    frame, out = values.frame, []
-    houses = frame[list(cost.houses)].sum(axis=1, min_count=len(cost.houses))
-    money = frame[cost.cost]
-    for idx in frame.index[money.notna() & houses.notna()]:
-        m, n = float(money[idx]), float(houses[idx])
+    out: list[Finding] = []
+    rows = values.rows
+    houses = _nan_sum([values.array(c) for c in cost.houses])
+    money = values.array(cost.cost)
+    for i in np.flatnonzero(~np.isnan(money) & ~np.isnan(houses)):
+        idx, m, n = int(rows[i]), float(money[i]), float(houses[i])
         if n == 0:
             if m == 0:
                 continue

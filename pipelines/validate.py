@@ -287,13 +287,13 @@ def _batch_rules(books: list[_Book], catalogue: Catalogue, checks: Checks) -> No
             found += rules.total_findings(s.table, values, sheet, here)
             found += rules.cost_findings(values, sheet, here, checks.cost)
             book.result.findings += found
-            frame = values.frame[values.frame.index.isin(list(s.resolved))]
-            s.result.frame = frame
-            for idx, unit, row in zip(frame.index, frame[UNIT],
-                                      frame[list(sheet.codes)].to_numpy(dtype="float64")):
-                here_cells = wide.setdefault(unit, {})
-                for code, value in zip(sheet.codes, row):
-                    here_cells[code] = value
+            keep = np.isin(values.rows, list(s.resolved))
+            s.result.frame = values.frame[keep]
+            units = values.frame[UNIT].to_numpy(dtype=object)[keep]
+            rows = values.rows[keep]
+            for code in sheet.codes:
+                for idx, unit, value in zip(rows.tolist(), units, values.array(code)[keep].tolist()):
+                    wide.setdefault(unit, {})[code] = value
                     cells[(unit, code)] = (s.result.name, values.cells.get((idx, code), ""))
         batch.append(rules.WorkbookCells(pd.DataFrame.from_dict(wide, orient="index",
                                                                 dtype="float64"), cells, book.where))
