@@ -234,6 +234,8 @@ def _write_job(folder: Path, job: dict, sim: _Simulator, catalogue: Catalogue,
              "Điện thoại": f"0225 {r.randint(3500, 3899)} {r.randint(100, 999)}"}
     style = 0 if "duplicate" in job["defects"] else r.randrange(len(_NAMES_H1))
     name, defects, totals = _file_name(district, period, style), [], None
+    if (folder / name).exists():  # another district of the same name (the national registry)
+        name = f"{name[:-5]} ({district.code}).xlsx"
     gn = values["GN"]
 
     def defect(kind: str, sheet: str, **kw) -> None:
