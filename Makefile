@@ -15,7 +15,7 @@ SYSTEM_LIBS := libpango-1.0.so.0:libpango-1.0-0 libpangoft2-1.0.so.0:libpangoft2
 APT_INSTALL := apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
                --no-install-recommends
 
-.PHONY: install system-tools system-libs demo test clean server
+.PHONY: install system-tools system-libs demo test clean server bench
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -57,6 +57,22 @@ system-libs:
 
 test: $(STAMP) system-libs system-tools
 	$(BIN)/python -m pytest -q -rs
+
+# The benchmark (bench/README.md): prints a table, writes bench/results/<time>_<commit>.csv.
+# A short one: make bench BENCH_ARGS="--quick --only W1,W2"
+# The program is measured as officers install it: in .venv-bench, without the test tools
+# (hypothesis alone adds 0.2-0.5 s to every process that validates with pandera).
+BENCH_VENV  := .venv-bench
+BENCH_STAMP := $(BENCH_VENV)/.installed
+
+$(BENCH_STAMP): pyproject.toml
+	test -x $(BENCH_VENV)/bin/python || $(PYTHON) -m venv $(BENCH_VENV)
+	$(BENCH_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(BENCH_VENV)/bin/python -m pip install --quiet -e .
+	touch $(BENCH_STAMP)
+
+bench: $(STAMP) $(BENCH_STAMP) system-libs
+	$(BIN)/python bench/run.py --bin $(BENCH_VENV)/bin $(BENCH_ARGS)
 
 clean:
 	rm -rf reports/*/ reports/*.duckdb .pytest_cache
