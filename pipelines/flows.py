@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING
 import pandas as pd
 from prefect import flow, task, unmapped
 from prefect.cache_policies import NO_CACHE
+from prefect.utilities.annotations import quote
 
 from pipelines import batches, cache, history, outputs, record, timings
 from pipelines.aggregate import aggregate
@@ -240,18 +241,21 @@ async def period_report(period: str, raw_dir: str | None = None,
     out_dir = settings.reports_dir / period
     db = str(settings.record_path)
     with period_lock(settings.reports_dir, period, settings.lock_timeout):
+        # quote(): large values pass as they are; Prefect would otherwise walk every list,
+        # dict and dataclass inside them looking for futures (seconds at national scale)
         results, tables = resolve_submissions(
-            check_period_files(raw_period, period, settings, refresh, check_workers), period, db,
-            deadline)
-        aggregates = record_and_aggregate(tables, period, db, str(uuid.uuid4()))
-        written, feedback = write_outputs(str(out_dir), period, results, tables, aggregates,
-                                          str(raw_period))
-        report, goals = render_outputs(period, str(out_dir), aggregates, tables, db,
+            quote(check_period_files(raw_period, period, settings, refresh, check_workers)),
+            period, db, deadline)
+        aggregates = record_and_aggregate(quote(tables), period, db, str(uuid.uuid4()))
+        written, feedback = write_outputs(str(out_dir), period, quote(results), quote(tables),
+                                          quote(aggregates), str(raw_period))
+        report, goals = render_outputs(period, str(out_dir), quote(aggregates), quote(tables), db,
                                        str(settings.raw_dir), settings.pdf)
         summary = summarise(period, tables, written, report, feedback)
         summary["target_problems"] = [str(p) for p in goals.problems] if goals else []
         summary["run"] = timings.summary(time.perf_counter() - started)
-        publish_artifacts(period, summary, tables, aggregates, db, goals, str(out_dir))
+        publish_artifacts(period, quote(summary), quote(tables), quote(aggregates), db, goals,
+                          str(out_dir))
     return summary
 
 

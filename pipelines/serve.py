@@ -54,6 +54,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError  # noqa: E402
 
 from prefect import flow, get_run_logger, task  # noqa: E402
 from prefect.cache_policies import NO_CACHE  # noqa: E402
+from prefect.utilities.annotations import quote  # noqa: E402
 
 from pipelines.flows import (check_period_files, compare_with_record,  # noqa: E402
                              period_report, period_tables, summarise)
@@ -259,11 +260,11 @@ async def validate_arrivals(period: str | None = None, raw_dir: str | None = Non
         with period_lock(settings.reports_dir, period, settings.lock_timeout):
             results = check_period_files(raw_period, period, settings)
             try:
-                results = compare_with_record(results, period, db)
+                results = compare_with_record(quote(results), period, db)
             except Exception as exc:  # a record busy with another period's run
                 log.warning("Chưa so sánh được với sổ lưu số liệu (R14-R16): %s", exc)
             tables = period_tables(results, period)
-            feedback = write_district_feedback(str(out_dir), period, results,
+            feedback = write_district_feedback(str(out_dir), period, quote(results),
                                                tables["statuses"], str(raw_period))
     except PeriodBusy as exc:
         log.warning(str(exc))
