@@ -143,7 +143,8 @@ class SheetValues:
     raw: dict[tuple[int, str], object]  # (row, code) -> the cell's value as typed
     invalid: set[tuple[int, str]] = field(default_factory=set)  # cells with an R01/R02 finding
 
-    _arrays: dict[str, np.ndarray] | None = field(default=None, repr=False)
+    data: np.ndarray | None = field(default=None, repr=False)  # rows x sheet codes, as frame
+    codes: tuple[str, ...] = ()
 
     @property
     def invalid_columns(self) -> set[str]:
@@ -157,17 +158,17 @@ class SheetValues:
     def array(self, code: str) -> np.ndarray:
         """One indicator's column as numpy (the rules' arithmetic; a pandas column access
         costs as much as the arithmetic itself on a 15-row sheet)."""
-        if self._arrays is None:
-            codes = [c for c in self.frame.columns if c not in (ROW, UNIT)]
-            data = self.frame[codes].to_numpy(dtype="float64")
-            self._arrays = {c: data[:, j] for j, c in enumerate(codes)}
-        return self._arrays[code]
+        if self.data is None:
+            self.codes = tuple(c for c in self.frame.columns if c not in (ROW, UNIT))
+            self.data = self.frame[list(self.codes)].to_numpy(dtype="float64")
+        return self.data[:, self.codes.index(code)]
 
     def set_invalid(self, row: int, code: str) -> None:
         """Mark a cell as in error: NaN from now on, for every later rule."""
         self.frame.at[row, code] = float("nan")
         self.invalid.add((row, code))
-        self._arrays = None
+        if self.data is not None:
+            self.data[np.flatnonzero(self.rows == row), self.codes.index(code)] = np.nan
 
 
 def parse_values(table: Table, sheet: Sheet, resolved: dict[int, Unit], where: Where
@@ -201,8 +202,8 @@ def parse_values(table: Table, sheet: Sheet, resolved: dict[int, Unit], where: W
                UNIT: np.array([resolved[r].code if r in resolved else "" for r in index],
                               dtype=object)}
     columns.update(zip(sheet.codes, data.T))
-    frame = pd.DataFrame(columns, index=pd.Index(index, dtype="int64"), copy=False)
-    return SheetValues(frame, cells, raws, invalid), out
+    frame = pd.DataFrame(columns, index=pd.Index(index, dtype="int64"))
+    return SheetValues(frame, cells, raws, invalid, data, tuple(sheet.codes)), out
 
 
 @dataclass
@@ -227,7 +228,7 @@ def cells_frame(batch: list[SheetCheck]) -> tuple[pd.DataFrame, np.ndarray, np.n
         if frame.empty or not present:
             continue
         n, m = len(frame), len(present)
-        values.append(frame[[i.code for i in present]].to_numpy(dtype="float64").ravel())
+        values.append(np.column_stack([sc.values.array(i.code) for i in present]).ravel())
         owners.append(np.full(n * m, k))
         rows.append(np.repeat(frame.index.to_numpy(), m))
         codes.append(np.tile(np.array([i.code for i in present], dtype=object), n))

@@ -275,10 +275,11 @@ def _read_book(book, result: WorkbookResult, where: Where, catalogue: Catalogue,
 def _batch_rules(books: list[_Book], catalogue: Catalogue, checks: Checks) -> None:
     """The rules that run once per batch (pandera), then each workbook's remaining rules."""
     rules.schema_findings([s.check for b in books for s in b.sheets])
-    batch = []
+    batch, longs = [], []
     for book in books:
         wide: dict[str, dict[str, float]] = {}
         cells: dict[tuple[str, str], tuple[str, str]] = {}
+        long: dict[str, pd.DataFrame] = {}  # sheet key -> its values, long (see `values`)
         for s in book.sheets:
             values, sheet, here = s.check.values, s.check.sheet, s.check.where
             found = s.check.findings
@@ -290,18 +291,33 @@ def _batch_rules(books: list[_Book], catalogue: Catalogue, checks: Checks) -> No
             keep = np.isin(values.rows, list(s.resolved))
             s.result.frame = values.frame[keep]
             units = values.frame[UNIT].to_numpy(dtype=object)[keep]
-            rows = values.rows[keep]
-            for code in sheet.codes:
-                for idx, unit, value in zip(rows.tolist(), units, values.array(code)[keep].tolist()):
+            rows = values.rows[keep].tolist()
+            data = np.column_stack([values.array(c) for c in sheet.codes])[keep] if len(
+                sheet.codes) else np.empty((0, 0))
+            for j, code in enumerate(sheet.codes):
+                for idx, unit, value in zip(rows, units, data[:, j].tolist()):
                     wide.setdefault(unit, {})[code] = value
                     cells[(unit, code)] = (s.result.name, values.cells.get((idx, code), ""))
+            if rows and sheet.codes:
+                n = len(rows)
+                long[sheet.key] = pd.DataFrame({
+                    "sheet": sheet.key, "unit_code": np.tile(units, len(sheet.codes)),
+                    "indicator": np.repeat(np.array(sheet.codes, dtype=object), n),
+                    "value": data.T.ravel(),
+                    "cell": [values.cells.get((r, c), "") for c in sheet.codes for r in rows]},
+                    columns=VALUE_COLUMNS)
+        longs.append(long)
         batch.append(rules.WorkbookCells(pd.DataFrame.from_dict(wide, orient="index",
                                                                 dtype="float64"), cells, book.where))
-    for book, found in zip(books, rules.relation_findings(batch, catalogue)):
+    for book, long, found in zip(books, longs, rules.relation_findings(batch, catalogue)):
         book.result.findings += found
         sort_findings(book.result)
         _decide(book.result)
-        book.result.values()  # here, in the worker: the result is cached and sent with it
+        # the accepted sheets' values, here in the worker: sent and cached with the result
+        parts = [long[k] for k, sr in book.result.sheets.items() if sr.status == ACCEPTED
+                 and k in long]
+        book.result._values = (pd.concat(parts, ignore_index=True) if parts
+                               else pd.DataFrame(columns=VALUE_COLUMNS))
 
 
 def sort_findings(result: WorkbookResult) -> None:

@@ -1,6 +1,7 @@
 """Batches of files to check, and the per-file result cache (pipelines/batches.py)."""
 import math
 
+import pandas as pd
 import pytest
 from builders import edit, write_clean
 from hypothesis import given
@@ -81,3 +82,15 @@ def _stop_pool():
     yield
     if batches._pool is not None:
         batches._pool.shutdown()
+
+
+def test_values_built_in_the_check_equal_the_long_form(tmp_path, catalogue, registry):
+    """The long values a check attaches to its result are those of its accepted sheets."""
+    path = edit(write_clean(tmp_path / "b.xlsx", "317", "2017"), **{"4. Giảm nghèo!D7": "sai"})
+    result = check_workbook(path, catalogue=catalogue, registry=registry)
+    attached = result.values()
+    result._values = None
+    rebuilt = result.values()  # from the accepted sheets' frames (WorkbookResult._long_values)
+    assert not attached.empty and "GN" not in set(attached["sheet"])  # the rejected sheet: out
+    pd.testing.assert_frame_equal(attached.reset_index(drop=True), rebuilt.reset_index(drop=True),
+                                  check_dtype=False)
