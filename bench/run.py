@@ -26,8 +26,19 @@ from pathlib import Path
 import psutil
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _proc import (MIB, Measured, StandingServer, fmt, git, interrupted,  # noqa: E402
-                   measure, median_spread, slug, sources_digest, tail)
+from _proc import (  # noqa: E402
+    MIB,
+    Measured,
+    StandingServer,
+    fmt,
+    git,
+    interrupted,
+    measure,
+    median_spread,
+    slug,
+    sources_digest,
+    tail,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = ROOT / ".venv" / "bin"

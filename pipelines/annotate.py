@@ -13,6 +13,7 @@ import math
 from copy import copy
 from datetime import date
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import openpyxl
 from openpyxl.comments import Comment
@@ -23,11 +24,12 @@ from openpyxl.worksheet.hyperlink import Hyperlink
 
 from pipelines.atomic import atomic_path
 from pipelines.findings import ERROR, RULES, WARNING, Finding
-from pipelines.submissions import STATUS_VI
 from pipelines.text import fold, vn_number
-from pipelines.validate import WorkbookResult
 from pipelines.xlsx import set_text
 from schemas.periods import PeriodError, parse_period
+
+if TYPE_CHECKING:
+    from pipelines.validate import WorkbookResult
 
 log = logging.getLogger(__name__)
 FINDINGS_SHEET = "Kết quả kiểm tra"
@@ -90,7 +92,7 @@ def _lines(text: str, width: int) -> int:
 # --------------------------------------------------------------------------- marked copy
 
 
-def annotate_copy(source: Path, dest: Path, result: WorkbookResult, status: str, *,
+def annotate_copy(source: Path, dest: Path, result: "WorkbookResult", status: str, *,
                   period: str = "") -> Path | None:
     """Write a marked-up copy of `source` to `dest` (always `.xlsx`); None if it cannot be read.
 
@@ -229,8 +231,10 @@ def _unhide_column(ws, col: int) -> bool:
     return False
 
 
-def _findings_sheet(wb: openpyxl.Workbook, result: WorkbookResult, status: str, period: str,
+def _findings_sheet(wb: openpyxl.Workbook, result: "WorkbookResult", status: str, period: str,
                     notes: list[str]) -> None:
+    from pipelines.submissions import STATUS_VI
+
     ws = wb.create_sheet(FINDINGS_SHEET, 0)
     for other in wb.worksheets:
         other.sheet_view.tabSelected = other is ws  # never leave two tabs grouped

@@ -31,6 +31,15 @@ searched and pasted into documents; viewers without DejaVu Sans fall back to
 another sans-serif font that has the Vietnamese letters (Arial, Helvetica).
 Figures are built with the object API on an Agg canvas, never through pyplot's
 global state, so charts can be drawn from worker threads.
+
+Speed (the report draws 17 charts): the constrained layout is solved with the canvas's
+own renderer, without drawing passes (`_solve_layout`), then frozen: the PNG and the SVG
+are one drawing each. The PNG is 8-bit grey when every pixel is grey, as the house style
+makes it (a quarter of the bytes of RGBA, the same picture). Under `svg_later` the SVG is
+left for later (`write_svg`): the report has it drawn by a second process, the figure
+pickled, while the first makes the PDF. The top level's row and reference line are
+named by the caller (`Toàn thành phố`, nationally `Cả nước`); a national chart shows a
+selection with a note (`notes`, `split`).
 """
 from __future__ import annotations
 
@@ -59,7 +68,7 @@ NOTE_LINE_IN = 0.17
 TITLE_CHARS = 78  # wrap titles longer than this
 NOTE_CHARS = 135  # wrap notes longer than this
 LEGEND_CHARS = 95  # legend entries per row, in characters
-CITY = "Toàn thành phố"
+CITY = "Toàn thành phố"  # the top level's row and reference line, unless told another
 MISSING_TEXT = "không có số liệu"
 MISSING_NOTE = "Không có số liệu: chưa báo cáo hoặc biểu bị loại (không phải bằng 0)."
 INCOMPLETE_NOTE = "* Chưa đầy đủ: có đơn vị chưa báo cáo hoặc biểu bị loại, số liệu là cận dưới."
@@ -69,7 +78,8 @@ TREND_GAP_NOTE = ("Chỗ đường bị ngắt: kỳ đó không có số liệu
                   "loại), không phải bằng 0.")
 TREND_INCOMPLETE_NOTE = ("Điểm rỗng, dấu *: chưa đầy đủ – có đơn vị chưa báo cáo hoặc biểu bị "
                          "loại, số liệu là cận dưới.")
-CITY_SCALE_NOTE = "Toàn thành phố vẽ theo thang đo riêng."
+SCALE_NOTE = "{} vẽ theo thang đo riêng."  # the top level's own panel (band chart)
+CITY_SCALE_NOTE = SCALE_NOTE.format(CITY)
 
 # Greys: readable in print and by readers who do not see colour.
 BAR = "#8c8c8c"
@@ -147,9 +157,15 @@ def _styled() -> Iterator[None]:
 
 
 def _axis_formatter(decimals: int):
+    from functools import partial
+
     from matplotlib.ticker import FuncFormatter
 
-    return FuncFormatter(lambda x, _pos: vn_flexible(x, decimals))
+    return FuncFormatter(partial(_tick_text, decimals=decimals))  # picklable: no lambda
+
+
+def _tick_text(x: float, _pos, decimals: int) -> str:
+    return vn_flexible(x, decimals)
 
 
 def _series(values: Mapping[str, float] | pd.Series) -> pd.Series:
@@ -220,17 +236,81 @@ def _notes(fig, notes: Sequence[str]) -> None:
                       color=INK, style="italic")
 
 
-def _export(fig, save_as: Path | str | None) -> bytes:
+def _solve_layout(fig) -> None:
+    """Solve the figure's constrained layout now, with the canvas's own renderer (its text
+    metrics cached for the drawing that follows); no drawing pass."""
+    from matplotlib.layout_engine import ConstrainedLayoutEngine
+
+    engine = fig.get_layout_engine()
+    if isinstance(engine, ConstrainedLayoutEngine):
+        engine.execute(fig)
+
+
+def _png(fig) -> bytes:
+    """The drawn canvas as PNG at DPI: 8-bit grey when every pixel is an opaque grey (the
+    house style; a quarter of the bytes to encode, embed and decode), else RGBA."""
+    from PIL import Image
+
+    rgba = np.asarray(fig.canvas.buffer_rgba())
+    grey = rgba[..., 0]
+    if ((rgba[..., 3] == 255).all() and np.array_equal(rgba[..., 1], grey)
+            and np.array_equal(rgba[..., 2], grey)):
+        image = Image.fromarray(np.ascontiguousarray(grey))
+    else:
+        image = Image.fromarray(np.ascontiguousarray(rgba))
     buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=DPI, metadata={"Software": None})
-    png = buf.getvalue()
+    image.save(buf, format="png", dpi=(DPI, DPI))
+    return buf.getvalue()
+
+
+_LATER = threading.local()  # `svg_later`'s list, per thread
+
+
+@contextmanager
+def svg_later() -> Iterator[list]:
+    """Within (in this thread) a chart's PNG is drawn and written as usual, its SVG is not:
+    the (figure, path without suffix) pairs are collected in the yielded list, for
+    `write_svg` later, here or in another process (the figure, laid out, pickles)."""
+    sink: list = []
+    _LATER.sink = sink
+    try:
+        yield sink
+    finally:
+        _LATER.sink = None
+
+
+def write_svg(fig, save_as: Path | str) -> None:
+    """The SVG of a figure that `_export` drew as PNG under `svg_later`."""
+    with _styled():
+        data = _svg(fig)
+    stem = Path(save_as)
+    write_bytes(stem.parent / f"{stem.name}.svg", data)
+
+
+def _svg(fig) -> bytes:
+    svg = io.BytesIO()
+    fig.savefig(svg, format="svg", metadata={"Date": None, "Creator": None})
+    return svg.getvalue()
+
+
+def _export(fig, save_as: Path | str | None, *, laid_out: bool = False) -> bytes:
+    """Draw the figure once as PNG and, given `save_as`, once as SVG, with one layout: solved
+    here (unless `laid_out`: the caller's last solve stands), then frozen for both."""
+    if not laid_out:
+        _solve_layout(fig)
+    fig.set_layout_engine("none")  # both drawings keep this layout: no second solve
+    fig.canvas.draw()
+    png = _png(fig)
     if save_as is not None:
         stem = Path(save_as)
-        fig.set_layout_engine("none")  # keep the layout the PNG got: no second solve
-        svg = io.BytesIO()
-        fig.savefig(svg, format="svg", metadata={"Date": None, "Creator": None})
-        write_bytes(stem.parent / f"{stem.name}.png", png)
-        write_bytes(stem.parent / f"{stem.name}.svg", svg.getvalue())
+        later = getattr(_LATER, "sink", None)
+        if later is None:
+            svg = _svg(fig)
+            write_bytes(stem.parent / f"{stem.name}.png", png)
+            write_bytes(stem.parent / f"{stem.name}.svg", svg)
+        else:
+            write_bytes(stem.parent / f"{stem.name}.png", png)
+            later.append((fig, stem))
     return png
 
 
@@ -255,7 +335,7 @@ def _fit_xlims(fig, plots: Sequence[tuple[object, Sequence]], margin_px: float =
     """`_fit_xlim` for several axes of one figure, with one layout pass."""
     if not any(labels for _, labels in plots):
         return
-    fig.draw_without_rendering()  # solves the layout: the axes get their final width
+    _solve_layout(fig)  # the axes get their final width
     renderer = fig.canvas.get_renderer()
     for ax, labels in plots:
         box = ax.get_window_extent(renderer)
@@ -299,14 +379,17 @@ def _with_unit(number: str, unit: str) -> str:
 # -- ranked bars -----------------------------------------------------------------------------
 
 def _bars_figure(values, *, title: str, xlabel: str, decimals: int, unit_suffix: str,
-                 incomplete: Iterable[str], reference: float | None, reference_label: str):
-    """Ranked horizontal bars, largest on top, missing values listed last."""
+                 incomplete: Iterable[str], reference: float | None, reference_label: str,
+                 notes: Sequence[str] = (), split: int | None = None):
+    """Ranked horizontal bars, largest on top, missing values listed last; `notes` go under
+    the chart's own; `split` (a selection of the highest and lowest) draws a dotted line
+    under that many bars."""
     s = _series(values)
     incomplete = set(incomplete)
     present = s.dropna().sort_values(ascending=False, kind="stable")
     missing = s[s.isna()]
     names = list(present.index) + list(missing.index)
-    notes = []
+    notes = list(notes)
     if len(missing):
         notes.append(MISSING_NOTE)
     if incomplete & set(names):
@@ -330,6 +413,8 @@ def _bars_figure(values, *, title: str, xlabel: str, decimals: int, unit_suffix:
         labels.append(ax.text(reference + span * 0.01, -0.8, f"{reference_label}: "
                               f"{vn_number(reference, decimals)}{unit_suffix}", ha="left",
                               va="center", fontsize=8, color=INK, bbox=_LABEL_BOX, zorder=4))
+    if split is not None and 0 < split < len(names):  # the highest above, the lowest below
+        ax.axhline(split - 0.5, color=INK, linestyle=(0, (1, 2)), linewidth=0.8)
     ax.set_yticks(list(ys), [f"{n} *" if n in incomplete else str(n) for n in names])
     ax.set_ylim(len(names) - 0.5, -1.2 if has_ref else -0.6)
     ax.set_xlim(0, span * 1.12)
@@ -344,25 +429,28 @@ def _bars_figure(values, *, title: str, xlabel: str, decimals: int, unit_suffix:
 
 def rate_bars(values: Mapping[str, float] | pd.Series, *, title: str, label: str,
               unit: str = "%", reference: float | None = None,
-              reference_label: str = "Toàn thành phố", incomplete: Iterable[str] = (),
-              decimals: int = 2, save_as: Path | str | None = None) -> bytes:
-    """A rate by district (index = district name), ranked, city value as a dashed line."""
+              reference_label: str = CITY, incomplete: Iterable[str] = (),
+              decimals: int = 2, save_as: Path | str | None = None,
+              notes: Sequence[str] = (), split: int | None = None) -> bytes:
+    """A rate by district (index = district name), ranked, city value as a dashed line;
+    `notes`, `split`: see `_bars_figure`."""
     suffix = "%" if unit == "%" else ""
     with _styled():
         fig = _bars_figure(values, title=title, xlabel=f"{label} ({unit})", decimals=decimals,
                            unit_suffix=suffix, incomplete=incomplete, reference=reference,
-                           reference_label=reference_label)
+                           reference_label=reference_label, notes=notes, split=split)
         return _export(fig, save_as)
 
 
 def sum_bars(values: Mapping[str, float] | pd.Series, *, title: str, label: str, unit: str,
              incomplete: Iterable[str] = (), decimals: int = 0,
-             save_as: Path | str | None = None) -> bytes:
+             save_as: Path | str | None = None, notes: Sequence[str] = (),
+             split: int | None = None) -> bytes:
     """A summed indicator by district (index = district name), ranked."""
     with _styled():
         fig = _bars_figure(values, title=title, xlabel=f"{label} ({unit})", decimals=decimals,
                            unit_suffix="", incomplete=incomplete, reference=None,
-                           reference_label="")
+                           reference_label="", notes=notes, split=split)
         return _export(fig, save_as)
 
 
@@ -427,15 +515,17 @@ def _rank(parts: pd.DataFrame) -> list:
     return list(present.index) + list(totals.index[totals.isna()])
 
 
-def _row_gaps(df: pd.DataFrame, rows: list, columns: list, incomplete: Iterable[str]
-              ) -> tuple[list, dict[str, list[str]], set, list[str]]:
+def _row_gaps(df: pd.DataFrame, rows: list, columns: list, incomplete: Iterable[str],
+              notes: Sequence[str] = ()) -> tuple[list, dict[str, list[str]], set, list[str]]:
     """For stacked rows: those with no value at all (absent), those missing some parts
-    (gaps: row -> the parts), those flagged incomplete, and the notes that explain them."""
-    absent = [n for n in rows if df.loc[n, columns].isna().all()]
-    gaps = {n: [str(c) for c in columns if math.isnan(df.at[n, c])]
-            for n in rows if n not in absent and df.loc[n, columns].isna().any()}
+    (gaps: row -> the parts), those flagged incomplete, and the notes that explain them
+    (after the given `notes`)."""
+    missing = dict(zip(rows, df.loc[list(rows), list(columns)].isna().to_numpy()))
+    absent = [n for n in rows if missing[n].all()]
+    gaps = {n: [str(c) for c, gone in zip(columns, missing[n]) if gone]
+            for n in rows if not missing[n].all() and missing[n].any()}
     flagged = {n for n in set(incomplete) if n in df.index and n not in absent}
-    notes = []
+    notes = list(notes)
     if absent:
         notes.append(MISSING_NOTE)
     if gaps:
@@ -447,23 +537,24 @@ def _row_gaps(df: pd.DataFrame, rows: list, columns: list, incomplete: Iterable[
 
 
 def _stacked_figure(parts: pd.DataFrame, *, title: str, label: str, unit: str, decimals: int,
-                    incomplete: Iterable[str]):
+                    incomplete: Iterable[str], notes: Sequence[str] = ()):
     from matplotlib.patches import Patch
 
     df = _frame(parts)
     order = _rank(df)
     components = [str(c) for c in df.columns]
-    absent, gaps, flagged, notes = _row_gaps(df, order, list(df.columns), incomplete)
+    absent, gaps, flagged, notes = _row_gaps(df, order, list(df.columns), incomplete, notes)
     marked = flagged | set(gaps)
     ncols_rows = _legend_rows(components)[1]
     fig, ax = _new_figure(len(order), _note_lines(notes), extra_in=LEGEND_ROW_IN * ncols_rows)
     left = np.zeros(len(order))
     handles = []
+    grid = df.loc[order].to_numpy(dtype="float64")  # rows in draw order, parts in legend order
     for j, comp in enumerate(df.columns):
         face, hatch = PART_STYLES[j % len(PART_STYLES)]
         ys, widths, lefts = [], [], []
         for y, name in enumerate(order):
-            v = df.at[name, comp]
+            v = grid[y, j]
             if math.isnan(v):  # missing: no segment, never a zero-width stand-in
                 continue
             ys.append(y)
@@ -496,7 +587,8 @@ def _stacked_figure(parts: pd.DataFrame, *, title: str, label: str, unit: str, d
 
 
 def stacked_bars(parts: pd.DataFrame, *, title: str, label: str, unit: str, decimals: int = 0,
-                 incomplete: Iterable[str] = (), save_as: Path | str | None = None) -> bytes:
+                 incomplete: Iterable[str] = (), save_as: Path | str | None = None,
+                 notes: Sequence[str] = ()) -> bytes:
     """A flow made of parts by district (index = district, columns = parts in legend order),
     stacked, ranked by total (largest on top), the total with its unit at the bar's end.
 
@@ -507,7 +599,7 @@ def stacked_bars(parts: pd.DataFrame, *, title: str, label: str, unit: str, deci
     """
     with _styled():
         fig = _stacked_figure(parts, title=title, label=label, unit=unit, decimals=decimals,
-                              incomplete=incomplete)
+                              incomplete=incomplete, notes=notes)
         return _export(fig, save_as)
 
 
@@ -623,31 +715,32 @@ def _band_styles(n: int) -> list[tuple[str, str | None]]:
     return styles
 
 
-def _band_plan(counts: pd.DataFrame, bands: Sequence[str]) -> tuple[pd.DataFrame, str | None]:
+def _band_plan(counts: pd.DataFrame, bands: Sequence[str], total_row: str = CITY
+               ) -> tuple[pd.DataFrame, str | None]:
     """The rows to draw, in the given order (rows whose every band is 0 are left out), and
-    the name of the city row when there is one (drawn in its own panel)."""
+    the name of the top level's row (`total_row`) when there is one (its own panel)."""
     missing = [b for b in bands if b not in counts.columns]
     if missing:
         raise ValueError(f"band_bars: không có cột {', '.join(map(str, missing))}")
     df = _frame(counts[list(bands)])
     zero = df.fillna(0).eq(0).all(axis=1) & df.notna().all(axis=1)
     df = df[~zero]
-    city = CITY if CITY in df.index else None
+    city = total_row if total_row in df.index else None
     return df, city
 
 
 def _band_figure(counts: pd.DataFrame, *, title: str, bands: Sequence[str], total_label: str,
-                 incomplete: Iterable[str]):
+                 incomplete: Iterable[str], total_row: str = CITY, notes: Sequence[str] = ()):
     from matplotlib.patches import Patch
 
     bands = [str(b) for b in bands]
-    df, city = _band_plan(counts, bands)
+    df, city = _band_plan(counts, bands, total_row)
     districts = [n for n in df.index if n != city]
-    absent, gaps, flagged, notes = _row_gaps(df, list(df.index), list(bands), incomplete)
+    absent, gaps, flagged, notes = _row_gaps(df, list(df.index), list(bands), incomplete, notes)
     marked = flagged | set(gaps)
     styles = _band_styles(len(bands))
     if city and districts:
-        notes.append(CITY_SCALE_NOTE)
+        notes.append(SCALE_NOTE.format(city))
     groups = [g for g in (districts, [city] if city else []) if g]
     rows = _legend_rows(bands)[1]
     n_bars = sum(len(g) for g in groups) + 0.9 * (len(groups) - 1)
@@ -663,10 +756,11 @@ def _band_figure(counts: pd.DataFrame, *, title: str, bands: Sequence[str], tota
     ends = {}  # axes index -> the totals at the bars' ends
     for k, (ax, names) in enumerate(zip(axes, groups)):
         left = np.zeros(len(names))
+        cells = df.loc[names, bands].to_numpy(dtype="float64")
         for j, band in enumerate(bands):
             face, hatch = styles[j]
             for y, name in enumerate(names):
-                v = df.at[name, band]
+                v = cells[y, j]
                 if math.isnan(v) or v <= 0:
                     continue
                 (seg,) = ax.barh(y, v, left=left[y], height=0.62, color=face, edgecolor=INK,
@@ -683,7 +777,7 @@ def _band_figure(counts: pd.DataFrame, *, title: str, bands: Sequence[str], tota
             if name in absent:
                 _end_label(ax, 0, y, MISSING_TEXT, italic=True)
             else:
-                total = float(df.loc[name].sum(min_count=1))
+                total = float(np.nansum(cells[y]))  # not absent: some band has a number
                 labels.append(_end_label(ax, left[y], y, f"{vn_number(total)} {total_label}"))
         top = float(left.max()) if len(left) else 0.0
         ax.set_yticks(range(len(names)), [f"{n} *" if n in marked else str(n) for n in names])
@@ -697,8 +791,8 @@ def _band_figure(counts: pd.DataFrame, *, title: str, bands: Sequence[str], tota
     _legend(axes[0], handles, bands)
     _notes(fig, notes)
     _fit_xlims(fig, [(axes[k], labels) for k, labels in ends.items()])
+    _solve_layout(fig)  # with the final x ranges: segments measured as they are drawn
     if inner:
-        fig.draw_without_rendering()
         renderer = fig.canvas.get_renderer()
         for t, seg in inner:
             tb, sb = t.get_window_extent(renderer), seg.get_window_extent(renderer)
@@ -709,7 +803,8 @@ def _band_figure(counts: pd.DataFrame, *, title: str, bands: Sequence[str], tota
 
 def band_bars(counts: pd.DataFrame, *, title: str, bands: Sequence[str],
               save_as: Path | str | None = None, total_label: str = "xã",
-              incomplete: Iterable[str] = ()) -> bytes:
+              incomplete: Iterable[str] = (), total_row: str = CITY,
+              notes: Sequence[str] = ()) -> bytes:
     """Communes by band of NTM criteria met (index = district names, possibly ending with
     `Toàn thành phố`; columns include `bands`, highest band first), stacked in a grey
     ramp (darkest = the highest band; the lowest bands also hatched), each count inside
@@ -718,9 +813,10 @@ def band_bars(counts: pd.DataFrame, *, title: str, bands: Sequence[str],
     Rows keep the given order; a row whose every band is 0 (no communes) is left out;
     a row with no number shows `không có số liệu`; a band without a number in an
     otherwise present row is left out (not 0) and the row marked ` *` with a note, as
-    are rows in `incomplete`. The city row, far larger, gets its own panel and scale.
+    are rows in `incomplete`. The top level's row (`total_row`: the city, or `Cả nước`),
+    far larger, gets its own panel and scale.
     """
     with _styled():
         fig = _band_figure(counts, title=title, bands=bands, total_label=total_label,
-                           incomplete=incomplete)
-        return _export(fig, save_as)
+                           incomplete=incomplete, total_row=total_row, notes=notes)
+        return _export(fig, save_as, laid_out=True)  # counts inside segments were fitted to it

@@ -104,6 +104,7 @@ def run_period(period: str, raw_dir: Optional[Path], reports_dir: Optional[Path]
 
 
 LIST_ALL_FILES = 60  # more files than this: the run's summary lists only the ones not accepted
+LIST_NAMES = 30  # districts named in the summary's "not sent" line at most
 
 
 def _print_summary(summary: dict, seconds: float) -> None:
@@ -135,7 +136,10 @@ def _print_summary(summary: dict, seconds: float) -> None:
                    f"{vn_number(c['accepted'])}, một phần {vn_number(c['partial'])}, "
                    f"bị từ chối {vn_number(c['rejected'])}.")
         if c["not_received"]:
-            typer.echo(f"  Chưa nộp: {', '.join(c['not_received'])}.")
+            names, more = c["not_received"][:LIST_NAMES], len(c["not_received"]) - LIST_NAMES
+            typer.echo(f"  Chưa nộp: {', '.join(names)}"
+                       + (f" và {vn_number(more)} quận, huyện khác (xem completeness.csv)."
+                          if more > 0 else "."))
     typer.echo(f"Phát hiện: {vn_number(summary['errors'])} lỗi, "
                f"{vn_number(summary['warnings'])} cảnh báo.")
     for rule, n in summary["by_rule"].items():

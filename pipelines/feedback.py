@@ -12,17 +12,18 @@ import logging
 import os
 import re
 from datetime import date
+from functools import lru_cache
 from pathlib import Path
-
-from jinja2 import Environment, FileSystemLoader, StrictUndefined
+from typing import TYPE_CHECKING
 
 from pipelines.annotate import annotate_copy, period_label, rule_title
 from pipelines.atomic import write_text
 from pipelines.findings import Finding
-from pipelines.submissions import DUPLICATE, STATUS_VI, SUPERSEDED
 from pipelines.text import ascii_fold, vn_number
-from pipelines.validate import WorkbookResult
 from schemas.periods import parse_period
+
+if TYPE_CHECKING:
+    from pipelines.validate import WorkbookResult
 
 log = logging.getLogger(__name__)
 TEMPLATES = Path(__file__).resolve().parent / "templates"
@@ -52,7 +53,9 @@ def _groups(findings: list[Finding]) -> list[dict]:
             for sheet, items in by_sheet.items()]
 
 
-def _file_view(r: WorkbookResult, status: str, copy_name: str | None) -> dict:
+def _file_view(r: "WorkbookResult", status: str, copy_name: str | None) -> dict:
+    from pipelines.submissions import DUPLICATE, STATUS_VI, SUPERSEDED
+
     rules = {f.rule for f in r.findings}
     return {
         "file": r.file, "status": STATUS_VI.get(status, status), "state": status,
@@ -69,7 +72,7 @@ def _file_view(r: WorkbookResult, status: str, copy_name: str | None) -> dict:
 
 
 def render_district_summary(period: str, district_code: str, district_name: str,
-                            results: list[WorkbookResult], statuses: dict[str, str],
+                            results: list["WorkbookResult"], statuses: dict[str, str],
                             copies: dict[str, str | None] | None = None) -> str:
     """One district's one-page summary (HTML). `district_code` "" is the page of the files
     whose district is unknown; `copies` maps a result's file to its marked copy's name."""
@@ -80,17 +83,25 @@ def render_district_summary(period: str, district_code: str, district_name: str,
     unknown = not district_code
     heading = ("Tệp chưa xác định được đơn vị gửi" if unknown
                else f"{district_name} (mã {district_code})")
-    env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=True,
-                      undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True)
-    return env.get_template("district_summary.html.j2").render(
+    return _summary_template().render(
         heading=heading, district_name=district_name, period_label=label, unknown=unknown,
         made=date.today().strftime("%d/%m/%Y"), files=views, rule_title=rule_title)
+
+
+@lru_cache(maxsize=1)
+def _summary_template():
+    """The summary page's template, compiled once per process (not once per district)."""
+    from jinja2 import Environment, FileSystemLoader, StrictUndefined
+
+    env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=True,
+                      undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True)
+    return env.get_template("district_summary.html.j2")
 
 
 # --------------------------------------------------------------------------- writing
 
 
-def write_feedback(out_dir: Path, period: str, results: list[WorkbookResult],
+def write_feedback(out_dir: Path, period: str, results: list["WorkbookResult"],
                    statuses: dict[str, str], raw_period_dir: Path, registry
                    ) -> dict[str, list[Path]]:
     """One folder per district of the period (and `khong_xac_dinh/` for files of no known
@@ -108,7 +119,7 @@ def write_feedback(out_dir: Path, period: str, results: list[WorkbookResult],
                                   raw_period_dir) for folder, code, name, rs in jobs}
 
 
-def _write_folder(folder: Path, period: str, code: str, name: str, results: list[WorkbookResult],
+def _write_folder(folder: Path, period: str, code: str, name: str, results: list["WorkbookResult"],
                   statuses: dict[str, str], raw_period_dir: Path) -> list[Path]:
     written: list[Path] = []
     copies: dict[str, str | None] = {}

@@ -350,5 +350,12 @@ def _reporting(frame: pd.DataFrame) -> dict:
     districts = frame[frame["level"] == "district"]
     return {**{k: int(city[k]) for k in ("expected", "received", "on_time", "accepted",
                                           "partial", "rejected", "missing")},
-            "not_received": list(districts.loc[districts["received"] == 0, "district_name"]),
+            "not_received": _names(districts.loc[districts["received"] == 0]),
             "deadline": city["deadline"].strftime("%d/%m/%Y")}
+
+
+def _names(districts: pd.DataFrame) -> list[str]:
+    """District names, with the code where one name is shared (national scale)."""
+    shared = districts["district_name"].duplicated(keep=False)
+    return [f"{n} ({c})" if dup else n for n, c, dup in
+            zip(districts["district_name"], districts["district_code"], shared)]

@@ -2,7 +2,8 @@
 and who lags, and the largest changes since the comparable earlier period, with numbers.
 
 Pure functions over plain values; the caller (`render.py`) supplies how a value is shown
-(`Show`), so the sentences use the very text the tables show. Only complete values rank a
+(`Show`), so the sentences use the very text the tables show, and how the top level is
+named (`top_label`: `Toàn thành phố`, nationally `Cả nước`). Only complete values rank a
 district: a lower bound is never called the lowest.
 """
 from __future__ import annotations
@@ -12,6 +13,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 Pair = tuple[float, bool]  # (value, complete)
+TOP_LABEL = "Toàn thành phố"
 Show = Callable[[float, bool], str]  # (value, signed) -> text as the table shows it
 
 # Indicators where less is better: the poverty counts and rates.
@@ -46,10 +48,10 @@ def _lower(label: str) -> str:
 
 
 def city_sentence(ind: Indicator, city: Pair, show: Show, previous: Pair | None = None,
-                  previous_label: str = "") -> str:
+                  previous_label: str = "", top_label: str = TOP_LABEL) -> str:
     if not _present(city):
-        return f"Chưa có số liệu toàn thành phố về {_lower(ind.label)}."
-    text = f"Toàn thành phố, {_lower(ind.label)} là {_with_unit(show(city[0], False), ind)}"
+        return f"Chưa có số liệu {_lower(top_label)} về {_lower(ind.label)}."
+    text = f"{top_label}, {_lower(ind.label)} là {_with_unit(show(city[0], False), ind)}"
     if _present(previous):
         diff = city[0] - previous[0]
         if round(diff, 2) == 0:
@@ -89,14 +91,20 @@ def ranking_sentence(ind: Indicator, districts: Mapping[str, Pair], show: Show) 
     # communes in a quận, which has none) and is no gap in reporting
     left_out = sum(1 for v, k in districts.values() if not k)
     if left_out:
-        text += f"; {left_out} quận, huyện chưa đủ số liệu không được xếp hạng"
+        text += f"; {_count(left_out)} quận, huyện chưa đủ số liệu không được xếp hạng"
     return text + "."
 
 
 def _names(names: list[str]) -> str:
     if len(names) <= 3:
         return " và ".join([", ".join(names[:-1]), names[-1]]) if len(names) > 1 else names[0]
-    return f"{', '.join(names[:3])} và {len(names) - 3} quận, huyện khác"
+    return f"{', '.join(names[:3])} và {_count(len(names) - 3)} quận, huyện khác"
+
+
+def _count(n: int) -> str:
+    from pipelines.text import vn_number
+
+    return vn_number(n)
 
 
 def change_sentence(ind: Indicator, current: Mapping[str, Pair], previous: Mapping[str, Pair],
@@ -137,8 +145,8 @@ def lagging_criteria_sentence(shares: Mapping[str, Pair], show: Show, how_many: 
 
 def sentences(ind: Indicator, city: Pair, districts: Mapping[str, Pair], show: Show, *,
               previous_city: Pair | None = None, previous: Mapping[str, Pair] | None = None,
-              previous_label: str = "") -> list[str]:
-    out = [city_sentence(ind, city, show, previous_city, previous_label)]
+              previous_label: str = "", top_label: str = TOP_LABEL) -> list[str]:
+    out = [city_sentence(ind, city, show, previous_city, previous_label, top_label)]
     ranking = ranking_sentence(ind, districts, show)
     if ranking:
         out.append(ranking)

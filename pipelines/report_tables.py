@@ -5,11 +5,20 @@ indicators and its derived indicators, by district and for the city, with the ch
 the headline indicator since the comparable earlier period, its target when there is
 one, and the generated sentences (`narrative`). `render.py` puts the sections in the
 report and the summary workbook.
+
+The summary workbook gets every district (`Section.rows`); the report shows `Section.shown`:
+every district too at Hải Phòng scale, and a selection with a note at national scale
+(`report_charts.select`: the highest and lowest of a rate, the largest of a count). The
+top level's row is the registry's (`Toàn thành phố`, `Cả nước`). District names that more
+than one district bears (nationally: `Huyện Châu Thành`) get their province.
 """
 from __future__ import annotations
 
+import csv
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from functools import lru_cache
+from pathlib import Path
 
 import pandas as pd
 
@@ -17,10 +26,10 @@ from pipelines import narrative, report_charts
 from pipelines.text import round_half_up, vn_number
 from schemas.catalogue import Catalogue
 from schemas.periods import Period
-from schemas.units import CITY_CODE, load_registry
+from schemas.units import load_registry, top_code, units_file
 
 MISSING = "–"
-CITY_ROW = "Toàn thành phố"
+CITY_ROW = "Toàn thành phố"  # the top level's row at Hải Phòng scale (`Registry.top_label`)
 # Content area -> its headline indicator: the one with the "change since" column, the
 # generated sentences and the target. An area not listed takes its first rate, else its
 # first indicator. Which charts each area gets: `report_charts.PLANS`.
@@ -45,7 +54,12 @@ class Column:
 class Cell:
     value: float
     complete: bool
-    text: str
+    fmt: str = "int"  # how `text` shows the value (`fmt_value`)
+    signed: bool = False  # a change: with its sign
+
+    @property
+    def text(self) -> str:  # made when shown: at national scale most cells never are
+        return fmt_value(self.value, self.fmt, self.signed)
 
     @property
     def missing(self) -> bool:
@@ -65,6 +79,7 @@ class Row:
     change: Cell | None = None
     target: Cell | None = None
     attained: str = ""  # Đạt | Chưa đạt | "" (no target or no value)
+    group: str = ""  # a selection's heading above this row: "10 quận, huyện cao nhất"
 
 
 @dataclass(frozen=True)
@@ -80,17 +95,19 @@ class Section:
     heading: str
     title: str
     columns: list[Column]
-    rows: list[Row]  # districts by code, then the city total
+    rows: list[Row]  # districts by code, then the city total: every district
     change_header: str | None = None
     change_fmt: str = "int"
     headline: str | None = None
     target_header: str | None = None
     sentences: list[str] = field(default_factory=list)
     charts: list[Chart] = field(default_factory=list)
+    shown: list[Row] = field(default_factory=list)  # the report's rows: all, or a selection
+    selection_note: str = ""  # which districts `shown` holds, when not all
 
     @property
     def has_incomplete(self) -> bool:
-        return any(c.incomplete for r in self.rows
+        return any(c.incomplete for r in self.shown
                    for c in (*r.cells, *([r.change] if r.change else [])))
 
 
@@ -140,7 +157,8 @@ class Values:
     def __init__(self, frame: pd.DataFrame):
         f = frame[frame["level"].isin(["district", "city"])]
         self._d = {(lv, str(c), str(i)): (float(v), bool(k)) for lv, c, i, v, k in zip(
-            f["level"], f["org_unit_code"], f["indicator"], f["value"], f["complete"])}
+            f["level"].tolist(), f["org_unit_code"].tolist(), f["indicator"].tolist(),
+            f["value"].tolist(), f["complete"].tolist())}
 
     def get(self, level: str, code: str, indicator: str) -> tuple[float, bool]:
         if "+" in indicator:
@@ -176,7 +194,45 @@ def _districts(agg: pd.DataFrame, subs: pd.DataFrame, period: Period | None) -> 
         code = code.removesuffix(".0")
         if code and code != "nan":
             names.setdefault(code, f"Mã {code}")
-    return dict(sorted(names.items(), key=lambda kv: _code_key(kv[0])))
+    return _distinct(dict(sorted(names.items(), key=lambda kv: _code_key(kv[0]))))
+
+
+def _distinct(names: dict[str, str]) -> dict[str, str]:
+    """Names as the report shows them, one per district: a name that several districts bear
+    (nationally `Huyện Châu Thành`, in several provinces) gets its province, else its code."""
+    seen: dict[str, int] = {}
+    for name in names.values():
+        seen[name] = seen.get(name, 0) + 1
+    if all(n == 1 for n in seen.values()):
+        return names
+    provinces = _provinces(units_file())
+    out = {code: (f"{name} ({provinces[code]})" if seen[name] > 1 and code in provinces
+                  else name) for code, name in names.items()}
+    taken: dict[str, int] = {}
+    for name in out.values():
+        taken[name] = taken.get(name, 0) + 1
+    return {code: f"{name} (mã {code})" if taken[name] > 1 else name
+            for code, name in out.items()}
+
+
+PROVINCE_PREFIXES = ("Thành phố ", "Tỉnh ")
+
+
+@lru_cache(maxsize=4)
+def _provinces(path: Path | None) -> dict[str, str]:
+    """District code -> its province's short name (`Tiền Giang`), from the units file that
+    `THONGKE_UNITS` names; empty for Hải Phòng's own registry."""
+    if path is None or not path.is_file():
+        return {}
+    out = {}
+    with path.open(encoding="utf-8", newline="") as f:
+        for r in csv.DictReader(f):
+            name, code = (r.get("province_name") or "").strip(), r.get("district_code") or ""
+            for prefix in PROVINCE_PREFIXES:
+                name = name.removeprefix(prefix)
+            if name and code.strip().isdigit():
+                out[str(int(code))] = name
+    return out
 
 
 def _previous(period: Period | None, history: dict[Period, Values], flow: bool) -> Period | None:
@@ -197,12 +253,12 @@ def in_sentence(label: str) -> str:
 
 
 def _cell(pair: tuple[float, bool], fmt: str) -> Cell:
-    return Cell(pair[0], pair[1], fmt_value(pair[0], fmt))
+    return Cell(pair[0], pair[1], fmt)
 
 
 def _change(cur: tuple[float, bool], old: tuple[float, bool], fmt: str) -> Cell:
     diff = cur[0] - old[0]  # NaN if either is missing
-    return Cell(diff, cur[1] and old[1], fmt_value(diff, fmt, signed=True))
+    return Cell(diff, cur[1] and old[1], fmt, signed=True)
 
 
 def _section(sheet, cat: Catalogue, values: Values, districts: dict[str, str],
@@ -227,7 +283,8 @@ def _section(sheet, cat: Catalogue, values: Values, districts: dict[str, str],
     if aimed and period is not None:
         sec.target_header = f"Mục tiêu năm {period.year}: {cat_label(headline, cat)}"
     members = [("district", code, name, False) for code, name in districts.items()]
-    for level, code, name, total in [*members, ("city", CITY_CODE, CITY_ROW, True)]:
+    top = ("city", top_code(), load_registry().top_label, True)
+    for level, code, name, total in [*members, top]:
         change = target = None
         attained = ""
         if prev is not None:
@@ -235,16 +292,37 @@ def _section(sheet, cat: Catalogue, values: Values, districts: dict[str, str],
                              history[prev].get(level, code, headline), hfmt)
         if aimed:
             goal = targets.get((code, headline), math.nan)
-            target = Cell(goal, True, fmt_value(goal, hfmt))
+            target = Cell(goal, True, hfmt)
             attained = _attained(values.get(level, code, headline), goal, headline)
         cells = tuple(_cell(values.get(level, code, c.code), c.fmt) for c in cols)
         sec.rows.append(Row(code, name, cells, total, change, target, attained))
+    sec.shown, sec.selection_note = _shown(sec, values, hfmt, cat)
     if headline:
         sec.sentences = _sentences(sec, cat, values, districts, history, prev, hfmt)
     if inputs is not None:
         plan = report_charts.plan_for(sheet.key, headline, hfmt)
         sec.charts = [Chart(d.name, d.uri, d.alt) for d in report_charts.draw(sheet, plan, inputs)]
     return sec
+
+
+def _shown(sec: Section, values: Values, fmt: str, cat: Catalogue) -> tuple[list[Row], str]:
+    """The rows the report shows and a note on which: every row, or at national scale the
+    selection of `report_charts.select` by the headline indicator, in groups, then the top
+    level's row."""
+    districts = [r for r in sec.rows if not r.total]
+    totals = [r for r in sec.rows if r.total]
+    chosen = (report_charts.select({r.code: values.get("district", r.code, sec.headline)[0]
+                                    for r in districts}, fmt) if sec.headline else None)
+    if chosen is None:
+        return list(sec.rows), ""
+    by_code = {r.code: r for r in districts}
+    shown = []
+    for codes, word in ((chosen.top, "cao nhất" if chosen.bottom else "lớn nhất"),
+                        (chosen.bottom, "thấp nhất")):
+        for n, code in enumerate(codes):
+            heading = f"{len(codes)} quận, huyện {word}" if n == 0 else ""
+            shown.append(replace(by_code[code], group=heading))
+    return shown + totals, chosen.note(cat_label(sec.headline, cat))
 
 
 def _attained(actual: tuple[float, bool], goal: float, code: str) -> str:
@@ -270,9 +348,10 @@ def _sentences(sec: Section, cat: Catalogue, values: Values, districts: dict[str
     before = ({n: history[prev].get("district", c, code) for c, n in districts.items()}
               if prev is not None else None)
     out = narrative.sentences(
-        ind, values.get("city", CITY_CODE, code), current, show,
-        previous_city=history[prev].get("city", CITY_CODE, code) if prev is not None else None,
-        previous=before, previous_label=in_sentence(prev.label) if prev is not None else "")
+        ind, values.get("city", top_code(), code), current, show,
+        previous_city=history[prev].get("city", top_code(), code) if prev is not None else None,
+        previous=before, previous_label=in_sentence(prev.label) if prev is not None else "",
+        top_label=load_registry().top_label)
     shares = _criteria_shares(sec.key, cat, values)
     if shares:
         lagging = narrative.lagging_criteria_sentence(shares, lambda v, s: fmt_value(v, "rate", s))
@@ -284,7 +363,7 @@ def _sentences(sec: Section, cat: Catalogue, values: Values, districts: dict[str
 def _criteria_shares(key: str, cat: Catalogue, values: Values) -> dict[str, tuple[float, bool]]:
     """The NTM criteria shares at city level, by criterion label (empty for other areas)."""
     crit = [d for d in cat.derived if d.sheet == key and d.method in CHART_ONLY]
-    return {cat.indicators[d.numerator[0]].label: values.get("city", CITY_CODE, d.code)
+    return {cat.indicators[d.numerator[0]].label: values.get("city", top_code(), d.code)
             for d in crit}
 
 

@@ -381,3 +381,29 @@ def test_band_bars_with_nothing_to_draw():
     assert png[:8] == PNG_MAGIC
     fig = _figure(charts._band_figure, zero, **BAND_ARGS, total_label="xã", incomplete=())
     assert charts.MISSING_TEXT in _texts(fig) and "Quận Ngô Quyền" not in _texts(fig)
+
+
+def test_a_selection_is_split_and_explained():
+    """At national scale a chart shows the highest and lowest: a dotted line between the two
+    groups, and the note saying so under the chart's own."""
+    values = {f"Huyện {n}": float(n) for n in range(20)}
+    note = "Biểu đồ chỉ vẽ 10 quận, huyện có tỷ lệ cao nhất và 10 quận, huyện thấp nhất."
+    fig = _figure(charts._bars_figure, values, title="t", xlabel="x (%)", decimals=2,
+                  unit_suffix="%", incomplete=(), reference=5.0, reference_label="Cả nước",
+                  notes=[note], split=10)
+    ax = fig.axes[0]
+    assert any(list(ln.get_ydata()) == [9.5, 9.5] for ln in ax.get_lines())  # between 10 and 11
+    assert note in _prose(fig) and "Cả nước: 5,00%" in _texts(fig)
+    assert _ticks(ax)[:2] == ["Huyện 19", "Huyện 18"]
+
+
+def test_band_bars_with_the_country_on_top(tmp_path):
+    counts = COUNTS.rename(index={"Toàn thành phố": "Cả nước"})
+    fig = _figure(charts._band_figure, counts, **BAND_ARGS, total_label="xã", incomplete=(),
+                  total_row="Cả nước", notes=["Biểu đồ chỉ vẽ một phần."])
+    assert len(fig.axes) == 2 and _ticks(fig.axes[1]) == ["Cả nước"]
+    prose = _prose(fig)
+    assert "Cả nước vẽ theo thang đo riêng." in prose and "Biểu đồ chỉ vẽ một phần." in prose
+    assert "Toàn thành phố" not in prose
+    png = charts.band_bars(counts, **BAND_ARGS, total_row="Cả nước", save_as=tmp_path / "b")
+    assert Image.open(io.BytesIO(png)).mode == "L"  # grey: one byte a pixel

@@ -63,3 +63,14 @@ def test_many_ties_are_counted():
     assert n.ranking_sentence(HOUSES, tied, show_int) == (
         "Nhà Đại đoàn kết xây mới cao nhất ở Quận X (9 nhà), thấp nhất ở Huyện A, Huyện B, "
         "Huyện C và 2 quận, huyện khác (0 nhà).")
+
+
+def test_the_top_level_is_named_as_the_registry_names_it():
+    text = n.city_sentence(RATE, (2.35, True), show_rate, top_label="Cả nước")
+    assert text == "Cả nước, tỷ lệ hộ nghèo là 2,35%."
+    assert (n.city_sentence(RATE, (NAN, False), show_rate, top_label="Cả nước")
+            == "Chưa có số liệu cả nước về tỷ lệ hộ nghèo.")
+    out = n.sentences(RATE, (2.35, True), {"Huyện A": (3.0, True), "Huyện B": (1.0, True)},
+                      show_rate, top_label="Cả nước")
+    assert out[0].startswith("Cả nước, ") and len(out) == 2
+    assert n.city_sentence(RATE, (2.35, True), show_rate).startswith("Toàn thành phố, ")

@@ -63,3 +63,13 @@ def test_sample_check_and_aggregate_across_provinces(national, tmp_path):
     gn06 = values[values["indicator"] == "GN06"]["value"].sum()
     assert top.set_index("indicator").loc["GN06", "value"] == pytest.approx(gn06)
     assert tables["completeness"].iloc[-1]["district_name"] == "Cả nước"
+
+
+def test_shared_district_names_carry_their_code():
+    import pandas as pd
+
+    from pipelines.flows import _names
+
+    frame = pd.DataFrame({"district_name": ["Huyện Châu Thành", "Huyện Cai Lậy", "Huyện Châu Thành"],
+                          "district_code": ["807", "822", "820"]})
+    assert _names(frame) == ["Huyện Châu Thành (807)", "Huyện Cai Lậy", "Huyện Châu Thành (820)"]

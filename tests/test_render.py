@@ -2,9 +2,10 @@
 from __future__ import annotations
 
 import base64
-import re
 import io
 import math
+import re
+import time
 from html.parser import HTMLParser
 
 import openpyxl
@@ -12,9 +13,9 @@ import pandas as pd
 import pytest
 
 from pipelines import charts
-from schemas.periods import parse_period
 from pipelines.render import fmt_value, render_report
 from schemas.catalogue import Catalogue, load_catalogue
+from schemas.periods import parse_period
 
 PERIOD = "2019"
 NAN = math.nan
@@ -472,3 +473,182 @@ def test_annual_report_compares_rates_with_last_year(tmp_path):
     html = paths["html"].read_text(encoding="utf-8")
     assert "Tỷ lệ hộ nghèo: thay đổi so với năm 2018" in html
     assert "so với 6 tháng đầu năm 2019" not in html
+
+
+# -- national scale ------------------------------------------------------------------------
+
+NATIONAL_UNITS = "/work/shared/reference/vietnam_units_2016.csv"
+needs_national = pytest.mark.skipif(not __import__("os").path.exists(NATIONAL_UNITS),
+                                    reason="the national units file is not in shared/")
+
+
+@pytest.fixture
+def national(monkeypatch):
+    """The whole program on the national registry (707 districts, `Cả nước` on top)."""
+    from schemas import units
+
+    monkeypatch.setenv("THONGKE_UNITS", NATIONAL_UNITS)
+    units._load.cache_clear()
+    yield units.load_registry()
+    units._load.cache_clear()
+
+
+def _national_aggregates(registry, period: str = PERIOD) -> pd.DataFrame:
+    """Every district: a poverty rate that grows with the district's place in code order
+    (a few without a number), houses built and repaired, and the country's totals."""
+    districts = registry.districts(parse_period(period))
+    rows = []
+    for n, d in enumerate(districts):
+        rate = NAN if n % 100 == 7 else 1.0 + n / 100
+        rows += [(period, "district", d.code, d.name, "GN_TL_NGHEO", rate, True),
+                 (period, "district", d.code, d.name, "GN06", float(10 * n), True),
+                 (period, "district", d.code, d.name, "AS01", float(n % 50), True),
+                 (period, "district", d.code, d.name, "AS02", float(n % 7), True)]
+    top = (period, "city", registry.top_code, registry.top_name)
+    rows += [(*top, "GN_TL_NGHEO", 4.2, True), (*top, "GN06", 123_456.0, True),
+             (*top, "AS01", 9_999.0, True), (*top, "AS02", 2_000.0, True)]
+    cols = ["period", "level", "org_unit_code", "org_unit_name", "indicator", "value", "complete"]
+    return pd.DataFrame(rows, columns=cols)
+
+
+@needs_national
+def test_national_report_shows_highest_and_lowest_and_names_the_country(national, tmp_path):
+    registry = national
+    agg = _national_aggregates(registry)
+    districts = registry.districts(parse_period(PERIOD))
+    subs = pd.DataFrame([(f"{d.code}_{PERIOD}.xlsx", f"{n:064d}", d.code, PERIOD, "accepted", 0, 0)
+                         for n, d in enumerate(districts[:-3])],
+                        columns=["file", "sha256", "district_code", "period", "status", "errors",
+                                 "warnings"])
+    empty = pd.DataFrame(columns=["file", "district_code", "sheet", "cell", "rule", "severity",
+                                  "value", "message"])
+    paths = render_report(PERIOD, agg, subs, empty, tmp_path, catalogue=_catalogue_of("AS", "GN"),
+                          pdf=False)
+    html = paths["html"].read_text(encoding="utf-8")
+    assert "Cả nước – Năm 2019" in html and "Số liệu chính cả nước" in html
+    assert "Toàn thành phố" not in html and "Hải Phòng" not in html
+    assert "Cả nước, tỷ lệ hộ nghèo là 4,20%" in html
+    parser = _Tables()
+    parser.feed(html)
+    rows = parser.tables["4. Giảm nghèo"]
+    names = [r[0] for r in rows[1:]]
+    from pipelines.report_tables import _distinct
+
+    shown = _distinct({d.code: d.name for d in districts})  # a name several bear: its province
+    rates = {shown[d.code]: 1.0 + n / 100 for n, d in enumerate(districts) if n % 100 != 7}
+    ranked = sorted(rates, key=lambda name: -rates[name])
+    # the 10 highest and the 10 lowest, each under its heading, then the country
+    assert names[0] == "10 quận, huyện cao nhất" and names[11] == "10 quận, huyện thấp nhất"
+    assert names[1:11] == ranked[:10] and names[12:22] == ranked[-10:]
+    assert names[-1] == "Cả nước" and len(names) == 23
+    assert ("Bảng chỉ nêu 10 quận, huyện có tỷ lệ hộ nghèo cao nhất và 10 quận, huyện thấp nhất "
+            "trong tổng số 707 quận, huyện (7 quận, huyện chưa có số liệu)") in html
+    assert "tong_hop.xlsx và aggregates.csv" in html
+    # a count shows its 20 largest
+    houses = [r[0] for r in parser.tables["3. Hỗ trợ hộ nghèo"][1:]]
+    assert houses[0] == "20 quận, huyện lớn nhất" and len(houses) == 22
+    assert "Bảng chỉ nêu 20 quận, huyện có nhà Đại đoàn kết xây mới lớn nhất" in html
+    # the files received: only those amiss (none here); the districts not reported, all named
+    assert "Cả 704 tệp đã nhận đều được tiếp nhận đầy đủ, không có lỗi." in html
+    assert "Chưa nộp báo cáo (3):" in html
+    # the charts show the same selection, and say so
+    svg = next(paths["charts"].glob("04_gn_1.svg")).read_text(encoding="utf-8")
+    assert "Biểu đồ chỉ vẽ 10 quận, huyện" in svg and "Cả nước: 4,20%" in svg
+    assert ranked[0] in svg and ranked[-1] in svg and ranked[10] not in svg
+    # the workbook keeps every district, names that several districts bear with their province
+    wb = openpyxl.load_workbook(paths["xlsx"])
+    ws = wb["4. Giảm nghèo"]
+    top = _table_header(ws)
+    listed = [r[2].value for r in ws.iter_rows(min_row=top + 1) if r[2].value]
+    assert len(listed) == 707 + 1 and listed[-1] == "Cả nước" and len(set(listed)) == 708
+    assert any(n.startswith("Huyện Châu Thành (") for n in listed)
+    assert ws._charts == []  # no native chart of 707 bars
+    data = list(wb["Dữ liệu"].iter_rows(min_row=2, values_only=True))
+    assert data[0][1] == "Cả nước" and data[0][2] == "0"
+
+
+def test_selection_of_districts():
+    from pipelines.report_charts import MAX_DISTRICTS, SHOW_EACH, SHOW_LARGEST, select
+
+    few = {str(n): float(n) for n in range(MAX_DISTRICTS)}
+    assert select(few, "rate") is None  # all fit: all shown, as at Hải Phòng's scale
+    many = {str(n): float(n % 40) for n in range(100)}
+    many["7"] = NAN
+    rate = select(many, "rate")
+    assert len(rate.top) == len(rate.bottom) == SHOW_EACH and rate.total == 100
+    assert rate.without == 1 and "7" not in rate.codes
+    assert rate.top[:3] == ("39", "79", "38") and rate.bottom[-3:] == ("0", "40", "80")  # ties: given order
+    count = select(many, "int")
+    assert len(count.top) == SHOW_LARGEST and count.bottom == ()
+    assert "20 quận, huyện có số nhà lớn nhất trong tổng số 100" in count.note("Số nhà")
+
+
+def test_a_helper_process_changes_nothing_but_the_time(tmp_path, monkeypatch):
+    """Charts drawn and the workbook written by a forked helper, or all here, or here after the
+    helper died: the same files."""
+    import os
+
+    from pipelines import render
+
+    if not render._can_fork(2):
+        pytest.skip("no fork or a single core: the report is always drawn in one process")
+    history = pd.concat([_aggregates("2018", shift=0.1), _aggregates("2018-H1", shift=0.5)])
+    cat = _catalogue_of("NL", "GN", "NTM")
+
+    def run(out):
+        return render_report(PERIOD, _aggregates(), _submissions(), _findings(), out,
+                             history=history, catalogue=cat, pdf=False)
+
+    with_helper = run(tmp_path / "a")
+    monkeypatch.setattr(render, "HELPER", False)
+    alone = run(tmp_path / "b")
+    monkeypatch.setattr(render, "HELPER", True)
+    monkeypatch.setattr(render, "_helper_main", lambda *args: os._exit(3))  # dies at once
+    after_death = run(tmp_path / "c")
+    monkeypatch.setattr(render, "HELPER_WAIT", 2)
+    monkeypatch.setattr(render, "_helper_main", lambda *args: time.sleep(600))  # hangs
+    after_hang = run(tmp_path / "d")
+    html = [p["html"].read_text(encoding="utf-8") for p in (with_helper, alone, after_death,
+                                                             after_hang)]
+    assert html[0] == html[1] == html[2] == html[3]
+    charts_of = [sorted(p.name for p in o["charts"].iterdir()) for o in (with_helper, alone,
+                                                                         after_death)]
+    assert charts_of[0] == charts_of[1] == charts_of[2] and len(charts_of[0]) == 2 * 6
+    for name in charts_of[0]:
+        assert ((tmp_path / "a" / "charts" / name).read_bytes()
+                == (tmp_path / "b" / "charts" / name).read_bytes()
+                == (tmp_path / "c" / "charts" / name).read_bytes()), name
+    books = [openpyxl.load_workbook(o["xlsx"]) for o in (with_helper, alone, after_death)]
+    for name in books[0].sheetnames:
+        cells = [[[c.value for c in row] for row in b[name].iter_rows()] for b in books]
+        assert cells[0] == cells[1] == cells[2], name
+    assert sorted(p.name for p in after_hang["charts"].iterdir()) == charts_of[0]
+    for out in ("a", "b", "c", "d"):
+        assert not list((tmp_path / out).rglob("*.tmp"))
+
+
+def test_the_long_table_is_written_as_openpyxl_would(tmp_path):
+    """The `Dữ liệu` sheet is written straight into the file: text stays text (a formula, a
+    leading blank, markup), a character XML forbids is dropped, numbers keep their formats."""
+    from pipelines.summary_xlsx import write_summary
+
+    agg = _aggregates()
+    odd = {"304": FORMULA, "315": "  Huyện <b>Tiên</b> Lãng & co ", "316": "Huyện\x07 Vĩnh Bảo"}
+    agg["org_unit_name"] = [odd.get(c, n) for c, n in zip(agg["org_unit_code"], agg["org_unit_name"])]
+    write_summary(tmp_path / "t.xlsx", period_label="Năm 2019", sections=[], submissions=[],
+                  aggregates=agg, catalogue=load_catalogue(), incomplete_note="")
+    ws = openpyxl.load_workbook(tmp_path / "t.xlsx")["Dữ liệu"]
+    assert [c.value for c in ws[1]] == ["Kỳ báo cáo", "Cấp", "Mã đơn vị", "Tên đơn vị",
+                                        "Mã chỉ tiêu", "Tên chỉ tiêu", "Đơn vị tính", "Giá trị",
+                                        "Đầy đủ"]
+    assert ws.cell(1, 1).font.bold and ws.freeze_panes == "A2"
+    assert ws.auto_filter.ref == f"A1:I{len(agg) + 1}" and ws.max_row == len(agg) + 1
+    rows = {(r[2].value, r[4].value): r for r in ws.iter_rows(min_row=2)}
+    formula = rows[("304", "GN06")]
+    assert formula[3].value == FORMULA and formula[3].data_type == "s"
+    assert rows[("315", "GN06")][3].value == "  Huyện <b>Tiên</b> Lãng & co "
+    assert rows[("316", "GN06")][3].value == "Huyện Vĩnh Bảo"
+    rate = rows[("31", "GN_TL_NGHEO")]
+    assert rate[7].value == pytest.approx(0.7189) and rate[7].number_format == "0.00"
+    assert rows[("31", "GN06")][7].number_format == "#,##0" and rate[8].value == "có"
+    assert rows[("315", "TT01")][7].value is None and rows[("315", "TT01")][8].value == "không"
