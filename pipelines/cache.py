@@ -26,18 +26,56 @@ RULE_DATA = ("schemas/data",)
 NOT_RULES = {"schedules.toml"}  # when runs happen does not change what a check finds
 
 
-@lru_cache(maxsize=1)
-def rules_version() -> str:
-    """A hash of every source and data file a check depends on."""
+# What the report depends on besides its input frames: the rendering code and templates.
+RENDER_SOURCES = ("pipelines/render.py", "pipelines/report_tables.py",
+                  "pipelines/report_charts.py", "pipelines/charts.py", "pipelines/narrative.py",
+                  "pipelines/summary_xlsx.py", "pipelines/pdf.py", "pipelines/text.py",
+                  "pipelines/findings.py", "pipelines/submissions.py", "pipelines/targets.py",
+                  "schemas/catalogue.py", "schemas/units.py", "schemas/periods.py")
+RENDER_DATA = ("schemas/data", "pipelines/templates")
+
+
+def _version(sources: tuple[str, ...], folders: tuple[str, ...]) -> str:
     digest = hashlib.sha256()
-    files = [ROOT / p for p in RULE_SOURCES]
-    for folder in RULE_DATA:
+    files = [ROOT / p for p in sources]
+    for folder in folders:
         files += sorted(p for p in (ROOT / folder).rglob("*")
                         if p.is_file() and p.name not in NOT_RULES)
     for path in files:
         digest.update(str(path.relative_to(ROOT)).encode())
         digest.update(path.read_bytes())
     return digest.hexdigest()[:16]
+
+
+@lru_cache(maxsize=1)
+def rules_version() -> str:
+    """A hash of every source and data file a check depends on."""
+    return _version(RULE_SOURCES, RULE_DATA)
+
+
+@lru_cache(maxsize=1)
+def render_version() -> str:
+    """A hash of every source, template and data file the report depends on."""
+    return _version(RENDER_SOURCES, RENDER_DATA)
+
+
+def frame_digest(frame) -> str:
+    """A hash of a frame's columns and values (NaN included), in row order."""
+    import pandas as pd
+
+    if frame is None:
+        return "none"
+    digest = hashlib.sha256("\x1f".join(map(str, frame.columns)).encode())
+    try:
+        digest.update(pd.util.hash_pandas_object(frame, index=False).to_numpy().tobytes())
+    except TypeError:  # mixed types in a column: hash the text
+        digest.update(frame.to_csv(index=False).encode())
+    return digest.hexdigest()
+
+
+def render_key(*parts: str) -> str:
+    """The key of a report: the digests of its inputs, and the rendering code's version."""
+    return hashlib.sha256("\x1f".join((*parts, render_version())).encode()).hexdigest()
 
 
 def check_key(path: str, name: str, period: str, max_file_mb: float, max_rows: int) -> str:

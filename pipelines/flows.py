@@ -208,16 +208,43 @@ def render_outputs(period: str, out_dir: str, aggregates: pd.DataFrame, tables: 
                    db_path: str, raw_dir: str, pdf: bool = True
                    ) -> tuple[dict[str, str], "Targets | None"]:
     """The leaders' report (HTML, PDF, summary workbook, charts), against the targets file
-    when there is one; returns the files written and the targets read."""
+    when there is one; returns the files written and the targets read. When today's inputs
+    are those of the report already there (`.render.json`: a digest of every input frame,
+    the targets file and the rendering code), it stands as it is."""
     goals = read_targets(raw_dir)
     with timings.step("render"):
+        from pipelines.atomic import write_text
         from pipelines.render import render_report
+        from pipelines.targets import find_targets
 
+        history = earlier_aggregates(db_path, period)
+        target_file = find_targets(Path(raw_dir))
+        key = cache.render_key(
+            period, str(pdf), date.today().isoformat(),  # the report says when it was made
+            *(cache.frame_digest(f) for f in (aggregates, tables["submissions"],
+                                             tables["findings"], tables["completeness"], history)),
+            sha256_of(target_file) if target_file else "no targets")
+        stamp = Path(out_dir) / ".render.json"
+        before = _read_json(stamp)
+        if (before.get("key") == key and before.get("paths")
+                and all(Path(p).exists() for p in before["paths"].values())):
+            timings.count(render_skipped=1)  # the same inputs today: the report stands
+            return before["paths"], goals
         paths = render_report(period, aggregates, tables["submissions"], tables["findings"],
-                              Path(out_dir), catalogue=load_catalogue(),
-                              history=earlier_aggregates(db_path, period),
+                              Path(out_dir), catalogue=load_catalogue(), history=history,
                               completeness=tables["completeness"], targets=goals, pdf=pdf)
-        return {k: str(v) for k, v in paths.items()}, goals
+        written = {k: str(v) for k, v in paths.items()}
+        if "pdf" in written or not pdf:  # a PDF that failed is tried again next time
+            write_text(stamp, json.dumps({"key": key, "paths": written}, ensure_ascii=False))
+        timings.count(render_skipped=0)
+        return written, goals
+
+
+def _read_json(path: Path) -> dict:
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
 
 
 @flow(name="period-report", log_prints=False)

@@ -191,17 +191,23 @@ def test_rerun_reads_only_what_changed(prefect_harness, tmp_path, monkeypatch):
     first = run()
     assert sorted(reads) == ["a.xlsx", "b.xlsx"]
     assert (note()["files_read"], note()["files_cached"]) == (2, 0)
+    assert note()["render_skipped"] == 0
+    html = reports / "2017" / "bao_cao.html"
+    made = html.stat().st_mtime_ns
     reads.clear()
     second = run()
     assert reads == []  # nothing changed: no workbook read
     assert (note()["files_read"], note()["files_cached"]) == (0, 2)
+    assert note()["render_skipped"] == 1  # same inputs today: the report stands
     assert second["file_status"] == first["file_status"] and second["by_rule"] == first["by_rule"]
+    assert html.stat().st_mtime_ns == made and second["report"] == first["report"]
     assert len(list((reports / ".cache" / "checks").glob("*.pkl"))) == 2
     edit(raw / "2017" / "b.xlsx", **{"4. Giảm nghèo!D7": "sai"})  # resent, same name
     reads.clear()
     third = run()
     assert reads == ["b.xlsx"]
     assert (note()["files_read"], note()["files_cached"]) == (1, 1)
+    assert note()["render_skipped"] == 0 and html.stat().st_mtime_ns != made  # data changed
     assert third["file_status"]["b.xlsx"] == "partial" and third["by_rule"].get("R01") == 1
     timing = note()
     assert set(timing["steps"]) >= {"discover", "check", "history", "record", "render"}
