@@ -81,26 +81,34 @@ class WorkbookResult:
         return self._values
 
     def _long_values(self) -> pd.DataFrame:
-        """Indicator by indicator, unit by unit (the order of `DataFrame.melt`), built with
-        numpy into one frame: a melt per sheet costs milliseconds, and a national run has
-        10,000 sheets."""
-        sheets, units, codes, values, cells = [], [], [], [], []
+        """From the accepted sheets' frames (a check attaches these values to its result
+        already; this is for a result made otherwise)."""
+        parts = []
         for s in self.sheets.values():
             if s.status != ACCEPTED or s.frame is None or s.frame.empty:
                 continue
-            frame = s.frame
-            names = [c for c in frame.columns if c not in (ROW, UNIT)]
-            n, rows = len(frame), frame.index.tolist()
-            sheets.append(np.full(n * len(names), s.key, dtype=object))
-            units.append(np.tile(frame[UNIT].to_numpy(dtype=object), len(names)))
-            codes.append(np.repeat(np.array(names, dtype=object), n))
-            values.append(frame[names].to_numpy(dtype="float64").T.ravel())
-            cells += [s.cells.get((r, c), "") for c in names for r in rows]
-        if not values:
-            return pd.DataFrame(columns=VALUE_COLUMNS)
-        return pd.DataFrame({"sheet": np.concatenate(sheets), "unit_code": np.concatenate(units),
-                             "indicator": np.concatenate(codes), "value": np.concatenate(values),
-                             "cell": cells}, columns=VALUE_COLUMNS)
+            names = [c for c in s.frame.columns if c not in (ROW, UNIT)]
+            parts.append(long_values(s.key, s.frame[UNIT].to_numpy(dtype=object),
+                                     s.frame.index.tolist(), names,
+                                     s.frame[names].to_numpy(dtype="float64"), s.cells))
+        return _concat_values(parts)
+
+
+def long_values(sheet: str, units, rows: list[int], codes: list[str], data: np.ndarray,
+                cells: dict[tuple[int, str], str]) -> pd.DataFrame:
+    """One sheet's values, long: indicator by indicator, unit by unit (the order of
+    `DataFrame.melt`), built with numpy (a melt per sheet costs milliseconds, and a national
+    run has 10,000 sheets). `data`: rows x codes."""
+    n = len(rows)
+    return pd.DataFrame({"sheet": sheet, "unit_code": np.tile(units, len(codes)),
+                         "indicator": np.repeat(np.array(codes, dtype=object), n),
+                         "value": data.T.ravel(),
+                         "cell": [cells.get((r, c), "") for c in codes for r in rows]},
+                        columns=VALUE_COLUMNS)
+
+
+def _concat_values(parts: list[pd.DataFrame]) -> pd.DataFrame:
+    return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=VALUE_COLUMNS)
 
 
 def check_workbook(path: Path, *, catalogue: Catalogue, registry: Registry,
@@ -299,13 +307,8 @@ def _batch_rules(books: list[_Book], catalogue: Catalogue, checks: Checks) -> No
                     wide.setdefault(unit, {})[code] = value
                     cells[(unit, code)] = (s.result.name, values.cells.get((idx, code), ""))
             if rows and sheet.codes:
-                n = len(rows)
-                long[sheet.key] = pd.DataFrame({
-                    "sheet": sheet.key, "unit_code": np.tile(units, len(sheet.codes)),
-                    "indicator": np.repeat(np.array(sheet.codes, dtype=object), n),
-                    "value": data.T.ravel(),
-                    "cell": [values.cells.get((r, c), "") for c in sheet.codes for r in rows]},
-                    columns=VALUE_COLUMNS)
+                long[sheet.key] = long_values(sheet.key, units, rows, sheet.codes, data,
+                                              values.cells)
         longs.append(long)
         batch.append(rules.WorkbookCells(pd.DataFrame.from_dict(wide, orient="index",
                                                                 dtype="float64"), cells, book.where))
@@ -314,10 +317,8 @@ def _batch_rules(books: list[_Book], catalogue: Catalogue, checks: Checks) -> No
         sort_findings(book.result)
         _decide(book.result)
         # the accepted sheets' values, here in the worker: sent and cached with the result
-        parts = [long[k] for k, sr in book.result.sheets.items() if sr.status == ACCEPTED
-                 and k in long]
-        book.result._values = (pd.concat(parts, ignore_index=True) if parts
-                               else pd.DataFrame(columns=VALUE_COLUMNS))
+        book.result._values = _concat_values(
+            [long[k] for k, sr in book.result.sheets.items() if sr.status == ACCEPTED and k in long])
 
 
 def sort_findings(result: WorkbookResult) -> None:
