@@ -153,30 +153,40 @@ def check_workbooks(files: list[tuple[Path, str]], *, catalogue: Catalogue, regi
     A workbook that fails in a way no rule foresaw costs one finding (R18), not the batch.
     """
     checks = checks or load_checks()
-    books: list[_Book] = []
-    results: list[WorkbookResult] = []
-    for path, name in files:
-        result = _read(Path(path), name, catalogue, registry, expected_period, max_file_mb,
-                       max_rows, checks)
-        results.append(result if isinstance(result, WorkbookResult) else result.result)
-        if isinstance(result, _Book):
-            books.append(result)
+
+    def read(path, name) -> "WorkbookResult | _Book":
+        return _read(Path(path), name, catalogue, registry, expected_period, max_file_mb,
+                     max_rows)
+
+    read_in = [read(path, name) for path, name in files]
+    books = [b for b in read_in if isinstance(b, _Book)]
     try:
         _batch_rules(books, catalogue, checks)
-    except Exception:  # pragma: no cover - one workbook at a time, so only it is lost
+        return [b.result if isinstance(b, _Book) else b for b in read_in]
+    except Exception:
         log.exception("batch check failed; checking one workbook at a time")
-        for book in books:
+    # The batch rules change what they work on (findings added, bad cells blanked): each
+    # workbook of the batch is read again and checked alone, so only a culprit is lost.
+    results = []
+    for (path, name), first in zip(files, read_in):
+        if isinstance(first, WorkbookResult):
+            results.append(first)
+            continue
+        book = read(path, name)
+        if isinstance(book, _Book):
             try:
                 _batch_rules([book], catalogue, checks)
             except Exception as exc:
                 log.exception("unexpected failure checking %s", book.result.file)
                 _unreadable(book.result, f"nội dung bất thường, không xử lý được "
                                          f"({type(exc).__name__})")
+            book = book.result
+        results.append(book)
     return results
 
 
 def _read(path: Path, name: str, catalogue: Catalogue, registry: Registry,
-          expected_period: Period | None, max_file_mb: float, max_rows: int, checks: Checks
+          expected_period: Period | None, max_file_mb: float, max_rows: int
           ) -> "WorkbookResult | _Book":
     """Read one workbook and run the rules that need only it; a `_Book` still waits for
     the batch rules, a `WorkbookResult` is final (unreadable, or no period or district)."""

@@ -94,3 +94,27 @@ def test_values_built_in_the_check_equal_the_long_form(tmp_path, catalogue, regi
     assert not attached.empty and "GN" not in set(attached["sheet"])  # the rejected sheet: out
     pd.testing.assert_frame_equal(attached.reset_index(drop=True), rebuilt.reset_index(drop=True),
                                   check_dtype=False)
+
+
+def test_a_batch_that_fails_falls_back_to_one_by_one(tmp_path, catalogue, registry, monkeypatch):
+    """If the batch rules fail for a batch, each workbook is read again and checked alone:
+    no finding twice, and a workbook that fails alone gets R18, the others their findings."""
+    from pipelines import validate
+
+    a = write_clean(tmp_path / "a.xlsx", "318", "2017")
+    b = edit(write_clean(tmp_path / "b.xlsx", "317", "2017"), **{"4. Giảm nghèo!D7": "sai"})
+    per = parse_period("2017")
+    alone = [check_workbook(p, catalogue=catalogue, registry=registry, expected_period=per)
+             for p in (a, b)]
+    real = validate.rules.relation_findings
+
+    def fails_in_batches(batch, cat):
+        if len(batch) > 1 or batch[0].where.district_code == "318":
+            raise RuntimeError("boom")
+        return real(batch, cat)
+
+    monkeypatch.setattr(validate.rules, "relation_findings", fails_in_batches)
+    got = check_workbooks([(p, p.name) for p in (a, b)], catalogue=catalogue,
+                          registry=registry, expected_period=per)
+    assert [f.rule for f in got[0].findings] == ["R18"] and got[0].status == "rejected"
+    assert got[1].findings == alone[1].findings and got[1].status == alone[1].status
