@@ -2,10 +2,11 @@
 
 `period_report` is an async flow: a synchronous flow call costs Prefect about a
 second of heartbeat join (docs/PREFECT-NOTES), an async one does not. Files are
-checked in parallel, one task per file, on the default thread-pool task runner or on
-a Dask cluster (`with_task_runner("dask")`). A file's check is cached by its content
-hash and the rules' version in `<reports>/.cache` (`pipelines.cache`), so a rerun reads
-only what changed. Two runs of one period never write at once (`pipelines.lock`).
+checked in batches, one task per batch (`pipelines.batches`), in this process, on worker
+processes when there are many, or on a Dask cluster (`with_task_runner("dask")`). A
+file's check is cached by its content hash and the rules' version in
+`<reports>/.cache/checks`, so a rerun reads only what changed; a report whose inputs are
+unchanged today is kept. Two runs of one period never write at once (`pipelines.lock`).
 Retries with backoff are on file and database I/O only.
 """
 from __future__ import annotations
@@ -206,30 +207,30 @@ def earlier_aggregates(db_path: str, period: str) -> pd.DataFrame | None:
 @task(name="render-report", cache_policy=NO_CACHE, **IO_RETRIES)
 def render_outputs(period: str, out_dir: str, aggregates: pd.DataFrame, tables: dict,
                    db_path: str, raw_dir: str, pdf: bool = True
-                   ) -> tuple[dict[str, str], "Targets | None"]:
+                   ) -> tuple[dict[str, str], "Targets | None", pd.DataFrame | None]:
     """The leaders' report (HTML, PDF, summary workbook, charts), against the targets file
-    when there is one; returns the files written and the targets read. When today's inputs
-    are those of the report already there (`.render.json`: a digest of every input frame,
-    the targets file and the rendering code), it stands as it is."""
+    when there is one; returns the files written, the targets and the earlier periods' figures
+    it was made with. When today's inputs are those of the report already there
+    (`.render.json`: a digest of every input, and the rendering code), it stands as it is."""
     goals = read_targets(raw_dir)
     with timings.step("render"):
         from pipelines.atomic import write_text
         from pipelines.render import render_report
-        from pipelines.targets import find_targets
 
         history = earlier_aggregates(db_path, period)
-        target_file = find_targets(Path(raw_dir))
+        aimed = ((goals.source, cache.frame_digest(goals.frame), *map(str, goals.problems))
+                 if goals else ("no targets",))
         key = cache.render_key(
             period, str(pdf), date.today().isoformat(),  # the report says when it was made
             *(cache.frame_digest(f) for f in (aggregates, tables["submissions"],
                                              tables["findings"], tables["completeness"], history)),
-            sha256_of(target_file) if target_file else "no targets")
+            *aimed)
         stamp = Path(out_dir) / ".render.json"
         before = _read_json(stamp)
         if (before.get("key") == key and before.get("paths")
                 and all(Path(p).exists() for p in before["paths"].values())):
             timings.count(render_skipped=1)  # the same inputs today: the report stands
-            return before["paths"], goals
+            return before["paths"], goals, history
         paths = render_report(period, aggregates, tables["submissions"], tables["findings"],
                               Path(out_dir), catalogue=load_catalogue(), history=history,
                               completeness=tables["completeness"], targets=goals, pdf=pdf)
@@ -237,7 +238,7 @@ def render_outputs(period: str, out_dir: str, aggregates: pd.DataFrame, tables: 
         if "pdf" in written or not pdf:  # a PDF that failed is tried again next time
             write_text(stamp, json.dumps({"key": key, "paths": written}, ensure_ascii=False))
         timings.count(render_skipped=0)
-        return written, goals
+        return written, goals, history
 
 
 def _read_json(path: Path) -> dict:
@@ -276,13 +277,13 @@ async def period_report(period: str, raw_dir: str | None = None,
         aggregates = record_and_aggregate(quote(tables), period, db, str(uuid.uuid4()))
         written, feedback = write_outputs(str(out_dir), period, quote(results), quote(tables),
                                           quote(aggregates), str(raw_period))
-        report, goals = render_outputs(period, str(out_dir), quote(aggregates), quote(tables), db,
-                                       str(settings.raw_dir), settings.pdf)
+        report, goals, past = render_outputs(period, str(out_dir), quote(aggregates),
+                                             quote(tables), db, str(settings.raw_dir), settings.pdf)
         summary = summarise(period, tables, written, report, feedback)
         summary["target_problems"] = [str(p) for p in goals.problems] if goals else []
         summary["run"] = timings.summary(time.perf_counter() - started)
-        publish_artifacts(period, quote(summary), quote(tables), quote(aggregates), db, goals,
-                          str(out_dir))
+        publish_artifacts(period, quote(summary), quote(tables), quote(aggregates), quote(past),
+                          goals, str(out_dir))
     return summary
 
 
@@ -309,8 +310,8 @@ def check_period_files(raw_period: Path, period: str, settings, refresh: bool = 
 
 @task(name="publish-artifacts", cache_policy=NO_CACHE, **IO_RETRIES)
 def publish_artifacts(period: str, summary: dict, tables: dict, aggregates: pd.DataFrame,
-                      db_path: str, goals: "Targets | None" = None, out_dir: str | None = None
-                      ) -> None:
+                      history: pd.DataFrame | None, goals: "Targets | None" = None,
+                      out_dir: str | None = None) -> None:
     """A table of the submissions and a note with the key figures, for the Prefect UI; and
     `run.json` in `out_dir`: files read and taken from the cache, and the run's timings
     (up to this task)."""
@@ -327,8 +328,7 @@ def publish_artifacts(period: str, summary: dict, tables: dict, aggregates: pd.D
     create_table_artifact(key=artifact_key("nop-bao-cao", period),
                           table=submissions_table(tables["submissions"], names),
                           description=f"Các tệp đã nhận kỳ {per.label} và kết quả kiểm tra")
-    figures = key_figures(period, aggregates, history=earlier_aggregates(db_path, period),
-                          targets=goals)
+    figures = key_figures(period, aggregates, history=history, targets=goals)
     create_markdown_artifact(key=artifact_key("bao-cao", period),
                              markdown=summary_markdown(per.label, summary, figures),
                              description=f"Số liệu chính và tệp kết quả kỳ {per.label}")
