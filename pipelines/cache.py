@@ -14,12 +14,11 @@ import hashlib
 from functools import lru_cache
 from pathlib import Path
 
-from pipelines.ingest import sha256_of
-
 ROOT = Path(__file__).resolve().parent.parent
 # What a check depends on: the reading and the rules, the catalogue and thresholds.
-RULE_SOURCES = ("pipelines/ingest.py", "pipelines/values.py", "pipelines/rules.py",
-                "pipelines/validate.py", "pipelines/findings.py", "pipelines/text.py",
+RULE_SOURCES = ("pipelines/ingest.py", "pipelines/cells.py", "pipelines/values.py",
+                "pipelines/rules.py", "pipelines/validate.py", "pipelines/findings.py",
+                "pipelines/text.py",
                 "schemas/catalogue.py", "schemas/checks.py", "schemas/models.py",
                 "schemas/periods.py", "schemas/units.py")
 RULE_DATA = ("schemas/data",)
@@ -78,17 +77,9 @@ def render_key(*parts: str) -> str:
     return hashlib.sha256("\x1f".join((*parts, render_version())).encode()).hexdigest()
 
 
-def check_key(path: str, name: str, period: str, max_file_mb: float, max_rows: int) -> str:
-    """The cache key of one file's check (the file is hashed, not parsed)."""
-    try:
-        content = sha256_of(Path(path))
-    except OSError:
-        content = ""
-    return check_key_of(content, name, period, max_file_mb, max_rows)
-
-
 def check_key_of(content: str, name: str, period: str, max_file_mb: float, max_rows: int) -> str:
-    """The same from the file's sha256 (empty: unreadable, never looked up)."""
+    """The cache key of one file's check, from the file's sha256 (empty: unreadable, never
+    looked up)."""
     parts = (content or "unreadable", name, period, f"{max_file_mb:g}", str(max_rows),
              rules_version())
     return "check-" + hashlib.sha256("\x1f".join(parts).encode()).hexdigest()

@@ -1,4 +1,4 @@
-"""The key that lets a rerun keep the report it already made (pipelines/cache.py)."""
+"""Cache keys: the report kept when unchanged, the checks redone when their code changes (pipelines/cache.py)."""
 import numpy as np
 import pandas as pd
 
@@ -23,3 +23,18 @@ def test_digest_of_mixed_columns():
 def test_key_depends_on_every_part_and_the_code():
     assert render_key("a", "b") != render_key("a", "c")
     assert len(render_version()) == 16
+
+
+def test_every_module_a_check_imports_is_in_the_rules_version():
+    """A change to any code a check runs must invalidate the cached checks."""
+    import re
+
+    from pipelines.cache import ROOT, RULE_SOURCES
+
+    for source in RULE_SOURCES:
+        text = (ROOT / source).read_text(encoding="utf-8")
+        for package, module in re.findall(r"^from (pipelines|schemas)\.(\w+) import", text, re.M):
+            assert f"{package}/{module}.py" in RULE_SOURCES, (source, module)
+        for module in re.findall(r"^from pipelines import ([\w, ]+)$", text, re.M):
+            for name in module.split(", "):
+                assert f"pipelines/{name}.py" in RULE_SOURCES, (source, name)
