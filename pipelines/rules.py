@@ -136,15 +136,17 @@ def _types_text(sheet: Sheet) -> str:
 
 @dataclass
 class SheetValues:
-    """One sheet's rows as numbers: `frame` (index = 0-based row) and each value's address."""
+    """One sheet's rows as numbers: `frame` (index = 0-based row) and each value's address;
+    `data` holds the frame's indicator columns again as one numpy array (rows x `codes`),
+    for the rules' arithmetic: a pandas column access costs as much as the arithmetic itself
+    on a 15-row sheet. `set_invalid` keeps the two the same."""
 
     frame: pd.DataFrame
     cells: dict[tuple[int, str], str]  # (row, code) -> address
     raw: dict[tuple[int, str], object]  # (row, code) -> the cell's value as typed
+    data: np.ndarray = field(repr=False)
+    codes: tuple[str, ...]
     invalid: set[tuple[int, str]] = field(default_factory=set)  # cells with an R01/R02 finding
-
-    data: np.ndarray | None = field(default=None, repr=False)  # rows x sheet codes, as frame
-    codes: tuple[str, ...] = ()
 
     @property
     def invalid_columns(self) -> set[str]:
@@ -156,19 +158,14 @@ class SheetValues:
         return self.frame.index.to_numpy()
 
     def array(self, code: str) -> np.ndarray:
-        """One indicator's column as numpy (the rules' arithmetic; a pandas column access
-        costs as much as the arithmetic itself on a 15-row sheet)."""
-        if self.data is None:
-            self.codes = tuple(c for c in self.frame.columns if c not in (ROW, UNIT))
-            self.data = self.frame[list(self.codes)].to_numpy(dtype="float64")
+        """One indicator's column."""
         return self.data[:, self.codes.index(code)]
 
     def set_invalid(self, row: int, code: str) -> None:
         """Mark a cell as in error: NaN from now on, for every later rule."""
         self.frame.at[row, code] = float("nan")
+        self.data[np.flatnonzero(self.rows == row), self.codes.index(code)] = np.nan
         self.invalid.add((row, code))
-        if self.data is not None:
-            self.data[np.flatnonzero(self.rows == row), self.codes.index(code)] = np.nan
 
 
 def parse_values(table: Table, sheet: Sheet, resolved: dict[int, Unit], where: Where
@@ -203,7 +200,7 @@ def parse_values(table: Table, sheet: Sheet, resolved: dict[int, Unit], where: W
                               dtype=object)}
     columns.update(zip(sheet.codes, data.T))
     frame = pd.DataFrame(columns, index=pd.Index(index, dtype="int64"))
-    return SheetValues(frame, cells, raws, invalid, data, tuple(sheet.codes)), out
+    return SheetValues(frame, cells, raws, data, tuple(sheet.codes), invalid), out
 
 
 @dataclass
