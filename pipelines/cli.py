@@ -83,7 +83,10 @@ def run_period(period: str, raw_dir: Optional[Path], reports_dir: Optional[Path]
     except OSError as exc:
         _fail(f"không ghi được vào thư mục kết quả {settings.reports_dir}: {exc.strerror}.")
     _prefect_env(verbose)
-    warming = _warm_prefect_server()
+    from pipelines import tempserver
+
+    server = tempserver.start(settings.reports_dir / ".cache" / "prefect-temporary-server.log")
+    warming = _warm_prefect_server() if server is None else None
     from pipelines.flows import with_task_runner
     from pipelines.lock import PeriodBusy
 
@@ -91,9 +94,15 @@ def run_period(period: str, raw_dir: Optional[Path], reports_dir: Optional[Path]
         flow = with_task_runner(task_runner)
         import asyncio
 
-        warming.join()
-        return asyncio.run(flow(period, str(settings.raw_dir), str(settings.reports_dir),
-                                deadline, refresh, 0 if task_runner == "dask" else None))
+        if warming is not None:
+            warming.join()
+        try:
+            timeout = float(os.environ["PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS"])
+        except ValueError:
+            timeout = 120.0
+        with tempserver.used(server, timeout):
+            return asyncio.run(flow(period, str(settings.raw_dir), str(settings.reports_dir),
+                                    deadline, refresh, 0 if task_runner == "dask" else None))
     except PeriodBusy as exc:
         _fail(str(exc), code=1)
     except Exception as exc:  # never a traceback to an officer, unless asked for

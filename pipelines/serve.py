@@ -11,8 +11,8 @@
   event `thongke.submission.changed` (`pipelines/watch.py`). `serve_all()` serves them
   (blocks) against the server named by PREFECT_API_URL.
 - `start_server()` runs `prefect server start` with its SQLite database under a project
-  folder (`.prefect/`), `wait_healthy()` waits for `/api/health`, `stop_process()` stops it
-  with its process group.
+  folder (`.prefect/`); `wait_healthy()` and `stop_process()` (pipelines/processes.py) wait
+  for its `/api/health` and stop it with its process group.
 
 The CLI's `thongke server` and `thongke serve` call `main`; `python -m pipelines.serve
 server|serve` does the same (Makefile: `make server`). Nothing happens at import time.
@@ -42,10 +42,7 @@ if __name__ == "__main__":
 
 import signal  # noqa: E402
 import subprocess  # noqa: E402
-import time  # noqa: E402
 import tomllib  # noqa: E402
-import urllib.error  # noqa: E402
-import urllib.request  # noqa: E402
 from dataclasses import dataclass  # noqa: E402
 from datetime import date, datetime, timedelta, timezone  # noqa: E402
 from pathlib import Path  # noqa: E402
@@ -58,6 +55,7 @@ from prefect.utilities.annotations import quote  # noqa: E402
 
 from pipelines.flows import (check_period_files, compare_with_record,  # noqa: E402
                              period_report, period_tables, summarise)
+from pipelines.processes import stop_process, wait_healthy  # noqa: E402,F401
 from pipelines.settings import PROJECT_ROOT, get_settings  # noqa: E402
 from schemas.periods import parse_period  # noqa: E402
 
@@ -449,53 +447,6 @@ def start_server(home: Path | str = DEFAULT_HOME, host: str = "127.0.0.1", port:
         if out:
             out.close()
 
-
-def wait_healthy(url: str, timeout: float = 60.0,
-                 process: subprocess.Popen | None = None) -> float:
-    """Poll `<url>/api/health` until it answers 200; the seconds it took. `url` is the
-    server's address, with or without `/api`. Stops early when `process` has exited."""
-    base = url.rstrip("/").removesuffix("/api")
-    start = time.monotonic()
-    while True:
-        try:
-            with urllib.request.urlopen(f"{base}/api/health", timeout=2) as response:
-                if response.status == 200:
-                    return time.monotonic() - start
-        except (urllib.error.URLError, OSError):
-            pass
-        if process is not None and process.poll() is not None:
-            raise RuntimeError(f"máy chủ Prefect đã dừng (mã thoát {process.returncode}) "
-                               f"trước khi trả lời tại {base}")
-        if time.monotonic() - start > timeout:
-            raise TimeoutError(f"máy chủ Prefect không trả lời tại {base}/api/health sau "
-                               f"{timeout:g} giây")
-        time.sleep(0.25)
-
-
-def stop_process(process: subprocess.Popen, timeout: float = 15.0) -> int | None:
-    """SIGTERM the process and its process group, wait, then SIGKILL what is left."""
-    def signal_group(sig: int) -> None:
-        try:
-            os.killpg(process.pid, sig)  # started with start_new_session: pgid == pid
-        except (ProcessLookupError, PermissionError):
-            pass
-        try:
-            process.send_signal(sig)
-        except ProcessLookupError:
-            pass
-
-    if process.poll() is None:
-        signal_group(signal.SIGTERM)
-        try:
-            process.wait(timeout)
-        except subprocess.TimeoutExpired:
-            signal_group(signal.SIGKILL)
-            process.wait(5)
-    signal_group(signal.SIGKILL)  # children left in the group (a uvicorn worker)
-    return process.returncode
-
-
-# --- `python -m pipelines.serve` ------------------------------------------------------------
 
 def main(argv: list[str] | None = None) -> int:
     import argparse
