@@ -1,0 +1,120 @@
+"""Text a district typed is data everywhere the pipeline writes it (issue 7, inert content):
+one real run whose workbooks carry formula-like text, markup and path characters in every
+field a district controls (file name, cover, unit names, number cells), then every workbook,
+HTML page and file name the run made is inspected."""
+from __future__ import annotations
+
+import ast
+import asyncio
+import hashlib
+from pathlib import Path
+
+import openpyxl
+import pytest
+from builders import column_of, unit_row, write_clean
+
+from pipelines.flows import period_report
+from pipelines.xlsx import set_text
+
+PERIOD = "2017"
+ROOT = Path(__file__).resolve().parent.parent
+# what a hostile or careless office could type; each must come back as the same text
+FORMULA = '=HYPERLINK("http://evil.example","bấm")'
+PLUS, MINUS, AT = "+1+cmd|' /C calc'!A0", "-2+3", "@SUM(1+1)*cmd"
+SCRIPT = "<script>alert(1)</script>"
+MARKERS = ("HYPERLINK", "cmd|", "-2+3", "@SUM", "<script", "<img", "../")
+IMG = "<img src=x onerror=alert(1)>"
+FILE_NAME = f"=1+1 {IMG} Cát Hải ..xlsx"  # a file name is district text too
+
+
+def _set(path: Path, cells: dict[str, str]) -> None:
+    """Write text into cells of a workbook, as text (a district's typed string)."""
+    wb = openpyxl.load_workbook(path)
+    for key, value in cells.items():
+        sheet, cell = key.rsplit("!", 1)
+        set_text(wb[sheet][cell], value)
+    wb.save(path)
+
+
+@pytest.fixture(scope="module")
+def run(prefect_harness, tmp_path_factory):
+    root = tmp_path_factory.mktemp("inert")
+    raw = root / "raw" / PERIOD
+    cat_hai = write_clean(raw / FILE_NAME, "317", PERIOD, cover={
+        "Người lập biểu": FORMULA, "Điện thoại": PLUS, "Tên đơn vị": f"../../{SCRIPT}/..\\x"})
+    row = unit_row("317", PERIOD, "GN", "11914")
+    _set(cat_hai, {f"4. Giảm nghèo!{column_of('GN', 'GN01')}{row}": MINUS,
+                   f"2. Nguồn lực!{column_of('NL', 'NL02')}{unit_row('317', PERIOD, 'NL', '11914')}": AT,
+                   f"1. Tuyên truyền!C{unit_row('317', PERIOD, 'TT', '11914')}": SCRIPT})
+    write_clean(raw / "Bach Long Vi.xlsx", "318", PERIOD)
+    before = {p: hashlib.sha256(p.read_bytes()).hexdigest() for p in raw.iterdir()}
+    summary = asyncio.run(period_report(PERIOD, str(root / "raw"), str(root / "reports")))
+    after = {p: hashlib.sha256(p.read_bytes()).hexdigest() for p in raw.iterdir()}
+    assert after == before
+    return root, summary
+
+
+def _outputs(root: Path) -> list[Path]:
+    return sorted(p for p in (root / "reports").rglob("*") if p.is_file())
+
+
+def test_every_workbook_keeps_district_text_as_text(run):
+    root, _ = run
+    books = [p for p in _outputs(root) if p.suffix == ".xlsx"]
+    assert any(p.name == "tong_hop.xlsx" for p in books)
+    assert any("phan_hoi" in p.parts for p in books)  # the marked copy for Cát Hải
+    seen = set()
+    for path in books:
+        wb = openpyxl.load_workbook(path)
+        for ws in wb.worksheets:
+            for r in ws.iter_rows():
+                for c in r:
+                    if not isinstance(c.value, str):
+                        continue
+                    hits = [m for m in MARKERS if m in c.value]
+                    if hits:
+                        seen.update(hits)
+                        assert c.data_type == "s", f"{path.name} {ws.title}!{c.coordinate}"
+    # the test can fail: the hostile text did reach the workbooks (findings, the cover)
+    assert {"HYPERLINK", "-2+3", "@SUM", "<script", "<img"} <= seen
+
+
+def test_html_escapes_district_text(run):
+    root, _ = run
+    pages = [p for p in _outputs(root) if p.suffix == ".html"]
+    assert {p.name for p in pages} >= {"bao_cao.html", "tom_tat.html"}
+    escaped = 0
+    for page in pages:
+        html = page.read_text(encoding="utf-8")
+        assert "<script" not in html.lower(), page
+        assert "<img src=x" not in html, page
+        escaped += html.count("&lt;script&gt;") + html.count("&lt;img src=x onerror=alert(1)&gt;")
+    assert escaped > 0
+
+
+def test_output_paths_come_from_the_registry(run):
+    root, summary = run
+    reports = (root / "reports").resolve()
+    for path in _outputs(root):
+        assert path.resolve().is_relative_to(reports)
+        inside = path.relative_to(root / "reports").parts
+        # no output name carries the file's or the cover's text
+        assert not any(m in part for part in inside for m in ("<", "=", "..\\", "HYPERLINK",
+                                                              "script", "onerror")), inside
+    assert not list(root.glob("*.xlsx")) and not (root / "script").exists()
+    statuses = {f: s for f, s in summary["file_status"].items()}
+    assert statuses[FILE_NAME] in ("partial", "rejected")  # its hostile cells are findings
+
+
+def test_every_template_environment_autoescapes():
+    """Each Jinja2 Environment in the pipeline is built with autoescape=True."""
+    found = 0
+    for source in (ROOT / "pipelines").glob("*.py"):
+        tree = ast.parse(source.read_text(encoding="utf-8"))
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Call) and getattr(node.func, "id", "") == "Environment":
+                found += 1
+                kw = {k.arg: k.value for k in node.keywords}
+                assert isinstance(kw.get("autoescape"), ast.Constant) \
+                    and kw["autoescape"].value is True, f"{source.name}:{node.lineno}"
+    assert found >= 2  # the report and the districts' summaries
