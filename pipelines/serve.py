@@ -448,6 +448,18 @@ def start_server(home: Path | str = DEFAULT_HOME, host: str = "127.0.0.1", port:
             out.close()
 
 
+def is_loopback(host: str) -> bool:
+    """Whether `host` (an address or name to listen on) is this computer only."""
+    import ipaddress
+
+    if host.strip().lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False  # a name or an interface address: reachable from elsewhere
+
+
 def main(argv: list[str] | None = None) -> int:
     import argparse
 
@@ -472,6 +484,11 @@ def main(argv: list[str] | None = None) -> int:
                          help="Số giây chờ máy chủ Prefect sẵn sàng (mặc định 120).")
     args = parser.parse_args(argv)
     if args.command == "server":
+        if not is_loopback(args.host) and not os.environ.get("PREFECT_SERVER_API_AUTH_STRING"):
+            print(f"Lỗi: không mở máy chủ Prefect ra mạng ({args.host}) khi chưa đặt mật khẩu: "
+                  "hãy đặt PREFECT_SERVER_API_AUTH_STRING='tên:mật-khẩu' (xem docs/SERVER.md, "
+                  "mục “Opening the server to the office network”).", file=sys.stderr)
+            return 2
         return run_server(args.home, args.host, args.port, args.timeout)
     try:
         load_schedules(args.schedules)

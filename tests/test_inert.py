@@ -9,6 +9,7 @@ import asyncio
 import hashlib
 from pathlib import Path
 
+import duckdb
 import openpyxl
 import pytest
 from builders import column_of, unit_row, write_clean
@@ -24,6 +25,7 @@ PLUS, MINUS, AT = "+1+cmd|' /C calc'!A0", "-2+3", "@SUM(1+1)*cmd"
 SCRIPT = "<script>alert(1)</script>"
 MARKERS = ("HYPERLINK", "cmd|", "-2+3", "@SUM", "<script", "<img", "../")
 IMG = "<img src=x onerror=alert(1)>"
+PERSON, PHONE = "Nguyễn Thị Riêng Tư", "0912 345 678"  # personal data on a cover sheet
 FILE_NAME = f"=1+1 {IMG} Cát Hải ..xlsx"  # a file name is district text too
 
 
@@ -46,7 +48,8 @@ def run(prefect_harness, tmp_path_factory):
     _set(cat_hai, {f"4. Giảm nghèo!{column_of('GN', 'GN01')}{row}": MINUS,
                    f"2. Nguồn lực!{column_of('NL', 'NL02')}{unit_row('317', PERIOD, 'NL', '11914')}": AT,
                    f"1. Tuyên truyền!C{unit_row('317', PERIOD, 'TT', '11914')}": SCRIPT})
-    write_clean(raw / "Bach Long Vi.xlsx", "318", PERIOD)
+    write_clean(raw / "Bach Long Vi.xlsx", "318", PERIOD,
+                cover={"Người lập biểu": PERSON, "Điện thoại": PHONE})
     before = {p: hashlib.sha256(p.read_bytes()).hexdigest() for p in raw.iterdir()}
     summary = asyncio.run(period_report(PERIOD, str(root / "raw"), str(root / "reports")))
     after = {p: hashlib.sha256(p.read_bytes()).hexdigest() for p in raw.iterdir()}
@@ -118,3 +121,35 @@ def test_every_template_environment_autoescapes():
                 assert isinstance(kw.get("autoescape"), ast.Constant) \
                     and kw["autoescape"].value is True, f"{source.name}:{node.lineno}"
     assert found >= 2  # the report and the districts' summaries
+
+
+def _texts(path: Path) -> list[str]:
+    if path.suffix == ".xlsx":
+        wb = openpyxl.load_workbook(path)
+        return [str(c.value) for ws in wb.worksheets for r in ws.iter_rows() for c in r
+                if c.value is not None]
+    if path.suffix in (".csv", ".html", ".json", ".md", ".txt", ".svg"):
+        return [path.read_text(encoding="utf-8", errors="replace")]
+    return [path.read_bytes().decode("latin-1")]  # anything else, byte for byte
+
+
+def test_cover_names_and_phones_stay_out_of_reports(run):
+    """The preparer's name and phone on a cover sheet reach no report, table or record;
+    only the district's own marked copy (its workbook sent back) may hold them."""
+    root, _ = run
+    checked = 0
+    for path in _outputs(root):
+        if path.suffix == ".duckdb" or ("phan_hoi" in path.parts and "318" in str(path)):
+            continue
+        checked += 1
+        for text in _texts(path):
+            assert PERSON not in text and PHONE not in text, path
+    assert checked >= 5
+    # the scan sees covers where they are: Cát Hải's own copy holds its preparer's text
+    copy = next(p for p in _outputs(root) if p.suffix == ".xlsx" and "317" in str(p.parent))
+    assert FORMULA in _texts(copy)
+    with duckdb.connect(str(root / "reports" / "thongke.duckdb"), read_only=True) as con:
+        for (table,) in con.execute("SELECT table_name FROM information_schema.tables").fetchall():
+            rows = con.execute(f'SELECT * FROM "{table}"').fetchall()
+            flat = " ".join(str(v) for row in rows for v in row)
+            assert PERSON not in flat and PHONE not in flat, table

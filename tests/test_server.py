@@ -480,3 +480,23 @@ async def _exercise(url: str, serving: subprocess.Popen, logs: list[Path], repor
             assert rerun.state is not None and rerun.state.is_scheduled(), rerun.state
             delay = (rerun.expected_start_time - rerun.created).total_seconds()
             assert abs(delay - DEBOUNCE) < 60, delay
+
+
+@pytest.mark.parametrize("host, loopback", [
+    ("127.0.0.1", True), ("localhost", True), ("::1", True), ("[::1]", True), ("127.0.0.2", True),
+    ("0.0.0.0", False), ("::", False), ("192.168.1.10", False), ("may-chu.local", False)])
+def test_is_loopback(host, loopback):
+    assert serve.is_loopback(host) is loopback
+
+
+def test_server_stays_on_loopback_without_an_auth_string(monkeypatch, capsys):
+    """Opened to the network only behind PREFECT_SERVER_API_AUTH_STRING (docs/THREATS.md)."""
+    started = []
+    monkeypatch.setattr(serve, "run_server", lambda *a: started.append(a) or 0)
+    monkeypatch.delenv("PREFECT_SERVER_API_AUTH_STRING", raising=False)
+    assert serve.main(["server", "--host", "0.0.0.0"]) == 2
+    assert started == [] and "PREFECT_SERVER_API_AUTH_STRING" in capsys.readouterr().err
+    assert serve.main(["server"]) == 0  # 127.0.0.1 needs none
+    monkeypatch.setenv("PREFECT_SERVER_API_AUTH_STRING", "canbo:mot-mat-khau-dai")
+    assert serve.main(["server", "--host", "0.0.0.0"]) == 0
+    assert [a[1] for a in started] == ["127.0.0.1", "0.0.0.0"]
