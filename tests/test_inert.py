@@ -153,3 +153,17 @@ def test_cover_names_and_phones_stay_out_of_reports(run):
             rows = con.execute(f'SELECT * FROM "{table}"').fetchall()
             flat = " ".join(str(v) for row in rows for v in row)
             assert PERSON not in flat and PHONE not in flat, table
+
+
+def test_cover_names_and_phones_stay_out_of_prefect(run):
+    """Nor do they reach the Prefect server: its artifacts and the run's logs."""
+    from prefect.client.orchestration import get_client
+
+    async def read() -> tuple[list, list]:
+        async with get_client() as client:
+            return await client.read_artifacts(), await client.read_logs()
+
+    artifacts, logs = asyncio.run(read())
+    assert artifacts  # the run published its tables and notes
+    texts = [str(a.data) + str(a.description) for a in artifacts] + [g.message for g in logs]
+    assert not [t for t in texts if PERSON in t or PHONE in t]
