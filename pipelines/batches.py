@@ -91,9 +91,10 @@ def store(folder: Path, key: str, result: WorkbookResult) -> None:
 # ----------------------------------------------------------------------------- checking
 
 
-def check(files: list[tuple[str, str]], period: str, max_file_mb: float, max_rows: int
-          ) -> list[WorkbookResult]:
-    """Check a batch of (path, name) in this process (also what a worker runs)."""
+def check(files: list[tuple[str, str]], period: str, max_file_mb: float, max_rows: int,
+          max_unpacked_mb: float | None = None) -> list[WorkbookResult]:
+    """Check a batch of (path, name) in this process (also what a worker runs).
+    `max_unpacked_mb` None: the setting (`THONGKE_MAX_UNPACKED_MB`), read where it runs."""
     from pipelines.validate import check_workbooks
     from schemas.catalogue import load_catalogue
     from schemas.periods import parse_period
@@ -101,7 +102,8 @@ def check(files: list[tuple[str, str]], period: str, max_file_mb: float, max_row
 
     return check_workbooks([(Path(p), n) for p, n in files], catalogue=load_catalogue(),
                            registry=load_registry(), expected_period=parse_period(period),
-                           max_file_mb=max_file_mb, max_rows=max_rows)
+                           max_file_mb=max_file_mb, max_rows=max_rows,
+                           max_unpacked_mb=max_unpacked_mb)
 
 
 _pool: ProcessPoolExecutor | None = None
@@ -123,8 +125,9 @@ def pool(workers: int) -> ProcessPoolExecutor:
 
 
 def check_in(workers: int, files: list[tuple[str, str]], period: str, max_file_mb: float,
-             max_rows: int) -> list[WorkbookResult]:
+             max_rows: int, max_unpacked_mb: float | None = None) -> list[WorkbookResult]:
     """Check a batch in-process (`workers` 0) or in the worker pool."""
     if workers <= 0:
-        return check(files, period, max_file_mb, max_rows)
-    return pool(workers).submit(check, files, period, max_file_mb, max_rows).result()
+        return check(files, period, max_file_mb, max_rows, max_unpacked_mb)
+    return pool(workers).submit(check, files, period, max_file_mb, max_rows,
+                                max_unpacked_mb).result()

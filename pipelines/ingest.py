@@ -10,14 +10,23 @@ from __future__ import annotations
 import hashlib
 import logging
 import re
-import zipfile
+import tempfile
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from functools import lru_cache
 from pathlib import Path
 
 from pipelines.cells import column_letter
-from pipelines.text import ascii_fold, fold, vn_number
+from pipelines.guard import (
+    _CHUNK,
+    UnreadableWorkbook,
+    _is_panic,
+    guard,
+    over_limits,
+    shown,
+    too_large,
+)
+from pipelines.text import ascii_fold, fold, vn_flexible
 from schemas.catalogue import Catalogue, Indicator, Sheet
 
 COVER_NAME = "Thông tin"
@@ -31,7 +40,6 @@ COVER_LABELS = {  # field -> label in column A
     "form_version": "Phiên bản biểu mẫu",
 }
 HEADER_SCAN_ROWS = 60
-MAX_COLUMNS = 2_000
 ID_COLUMNS = {"stt": ("stt", "tt", "số tt", "số thứ tự"),
               "ma_dv": ("mã đv", "mã đơn vị", "mã", "mã số"),
               "ten_dv": ("tên đơn vị", "tên", "đơn vị", "tên xã, phường, thị trấn")}
@@ -39,10 +47,6 @@ TOTAL_LABELS = ("tổng cộng", "tổng", "cộng", "tổng số", "toàn huy�
 STOP_PREFIXES = ("ghi chú", "người lập", "thủ trưởng", "ghi chu")
 _TOTAL_KEYS = {fold(x) for x in TOTAL_LABELS}
 _STOP_KEYS = tuple(fold(x) for x in STOP_PREFIXES)
-
-
-class UnreadableWorkbook(Exception):
-    """The file cannot be read as a workbook (rule R18); the message is Vietnamese."""
 
 
 @lru_cache(maxsize=1 << 16)
@@ -75,53 +79,66 @@ class Workbook:
             try:
                 sheet = self._book.get_sheet_by_name(name)
                 rows, cols = (sheet.end[0] + 1, sheet.end[1] + 1) if sheet.end else (0, 0)
-                if rows > self.max_rows or cols > MAX_COLUMNS:
-                    raise UnreadableWorkbook(
-                        f"trang '{name}' quá lớn ({vn_number(rows)} dòng × {vn_number(cols)} cột; "
-                        f"giới hạn {vn_number(self.max_rows)} dòng, {vn_number(MAX_COLUMNS)} cột)")
+                if over_limits(rows, cols, self.max_rows):  # `guard` refuses these first
+                    raise too_large(f"trang '{shown(name)}'", rows, cols, self.max_rows)
                 self._grids[name] = sheet.to_python(skip_empty_area=False)
             except UnreadableWorkbook:
                 raise
-            except Exception as exc:  # calamine raises several error types
+            except BaseException as exc:  # calamine raises several error types
+                if not isinstance(exc, Exception) and not _is_panic(exc):
+                    raise
                 log.info("calamine could not read sheet %r of %s: %s", name, self.path, exc)
-                raise UnreadableWorkbook(f"không đọc được trang '{name}' (nội dung hỏng "
+                raise UnreadableWorkbook(f"không đọc được trang '{shown(name)}' (nội dung hỏng "
                                          "hoặc không đúng định dạng Excel)") from exc
         return self._grids[name]
 
 
-def open_workbook(path: Path, *, max_file_mb: float = 50.0, max_rows: int = 20_000) -> Workbook:
-    """Open a workbook with python-calamine, refusing what cannot or should not be read."""
+def open_workbook(path: Path, *, max_file_mb: float = 50.0, max_rows: int = 20_000,
+                  max_unpacked_mb: float = 200.0) -> Workbook:
+    """Open a workbook with python-calamine, refusing what cannot or should not be read.
+
+    The file is copied to a private folder first, and `guard` reads the copy: calamine is
+    never handed a file that would make it allocate past the limits (a failed Rust
+    allocation aborts the whole process; it is no exception that could be caught), nor
+    one changed after it was checked. The copy is named `workbook.xlsx` for a zip and
+    `workbook.xls` for an OLE file: calamine picks its reader by the extension (and tries
+    every reader when it knows none), so no other reader (xlsb, ods) parses what `guard`
+    checked, and the name the file came with does not matter (FORM.md 1)."""
     from python_calamine import CalamineWorkbook
 
     path = Path(path)
-    size = path.stat().st_size
-    if size == 0:
-        raise UnreadableWorkbook("tệp rỗng (0 byte)")
-    if size > max_file_mb * 1024 * 1024:
-        raise UnreadableWorkbook(f"tệp quá lớn ({size / 1048576:.1f} MB, giới hạn {max_file_mb:g} MB)")
-    with path.open("rb") as f:
-        magic = f.read(8)
-    if magic.startswith(b"PK"):
-        try:
-            with zipfile.ZipFile(path) as z:
-                unpacked = sum(i.file_size for i in z.infolist())
-        except zipfile.BadZipFile as exc:
-            raise UnreadableWorkbook("tệp nén hỏng, không phải bảng tính Excel hợp lệ") from exc
-        if unpacked > max_file_mb * 1024 * 1024 * 20:
-            raise UnreadableWorkbook("tệp giải nén ra quá lớn (nghi tệp độc hại)")
-    elif magic.startswith(b"\xd0\xcf\x11\xe0"):
-        if path.suffix.lower() != ".xls":
-            raise UnreadableWorkbook("tệp được mã hóa bằng mật khẩu hoặc là định dạng Excel cũ")
-    else:
-        raise UnreadableWorkbook("không phải tệp bảng tính Excel (.xlsx, .xlsm, .xls)")
-    try:
-        book = CalamineWorkbook.from_path(str(path))
-        names = list(book.sheet_names)
-    except Exception as exc:
-        log.info("calamine could not open %s: %s", path, exc)
-        raise UnreadableWorkbook("không mở được bảng tính (tệp hỏng hoặc không đúng định dạng "
-                                 "Excel)") from exc
+    with tempfile.TemporaryDirectory(prefix="thongke-read-", ignore_cleanup_errors=True) as tmp:
+        copy = _private_copy(path, Path(tmp) / "workbook", max_file_mb)
+        kind = guard(copy, max_file_mb=max_file_mb, max_rows=max_rows,
+                     max_unpacked_mb=max_unpacked_mb)
+        copy = copy.rename(copy.with_suffix(".xlsx" if kind == "xlsx" else ".xls"))
+        try:  # calamine keeps the file open: its sheets are read later, from the open file
+            book = CalamineWorkbook.from_path(str(copy))
+            names = list(book.sheet_names)
+        except BaseException as exc:  # calamine raises several error types
+            if not isinstance(exc, Exception) and not _is_panic(exc):
+                raise
+            log.info("calamine could not open %s: %s", path, exc)
+            if type(exc).__name__ == "PasswordError":
+                raise UnreadableWorkbook("tệp được đặt mật khẩu (mã hóa)") from exc
+            raise UnreadableWorkbook("không mở được bảng tính (tệp hỏng hoặc không đúng định "
+                                     "dạng Excel)") from exc
     return Workbook(path=path, sheet_names=names, _book=book, max_rows=max_rows)
+
+
+def _private_copy(path: Path, to: Path, max_file_mb: float) -> Path:
+    """`path` copied to `to`, refused past `max_file_mb` (read no further than that)."""
+    limit = int(max_file_mb * 1024 * 1024)
+    with path.open("rb") as src, to.open("wb") as out:
+        copied = 0
+        while chunk := src.read(min(_CHUNK, limit + 1 - copied)):
+            out.write(chunk)
+            copied += len(chunk)
+            if copied > limit:
+                size = max(path.stat().st_size, copied)
+                raise UnreadableWorkbook(f"tệp quá lớn ({vn_flexible(size / 1048576, 1)} MB, "
+                                         f"giới hạn {vn_flexible(max_file_mb, 1)} MB)")
+    return to
 
 
 # --------------------------------------------------------------------------- sheet names

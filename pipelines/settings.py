@@ -20,6 +20,7 @@ class Settings:
     db_path: Path | None = None  # default: <reports_dir>/thongke.duckdb
     max_file_mb: float = 50.0
     max_rows: int = 20_000
+    max_unpacked_mb: float = 200.0  # a workbook's parts unpacked, in total (zip bombs)
     file_workers: int | None = None  # processes that check files (None: automatic, 0: none)
     pdf: bool = True  # write bao_cao.pdf (THONGKE_PDF=0 leaves it out: faster test runs)
     lock_timeout: float = 600.0  # seconds a run waits for another run of the same period
@@ -42,6 +43,7 @@ def get_settings(**overrides) -> Settings:
         db_path=Path(env["THONGKE_DB"]) if env.get("THONGKE_DB") else None,
         max_file_mb=float(env.get("THONGKE_MAX_FILE_MB", 50)),
         max_rows=int(env.get("THONGKE_MAX_ROWS", 20_000)),
+        max_unpacked_mb=float(env.get("THONGKE_MAX_UNPACKED_MB", 200)),
         file_workers=(int(env["THONGKE_FILE_WORKERS"]) if env.get("THONGKE_FILE_WORKERS", "").strip()
                       else None),
         pdf=env.get("THONGKE_PDF", "1").strip().lower() not in ("0", "false", "no", "off"),

@@ -25,6 +25,7 @@ from pipelines.ingest import (
     read_cover,
     read_table,
     sha256_of,
+    shown,
 )
 from pipelines.rules import UnitIndex, Where
 from pipelines.text import vn_number
@@ -114,7 +115,8 @@ def _concat_values(parts: list[pd.DataFrame]) -> pd.DataFrame:
 def check_workbook(path: Path, *, catalogue: Catalogue, registry: Registry,
                    expected_period: Period | None = None, max_file_mb: float = 50.0,
                    max_rows: int = 20_000, name: str | None = None,
-                   checks: Checks | None = None) -> WorkbookResult:
+                   checks: Checks | None = None, max_unpacked_mb: float | None = None
+                   ) -> WorkbookResult:
     """Check one workbook; `name` is how findings name the file (default: its name).
 
     The rules that need other periods or other districts (R14-R16) are not run here:
@@ -122,7 +124,8 @@ def check_workbook(path: Path, *, catalogue: Catalogue, registry: Registry,
     """
     return check_workbooks([(Path(path), name or Path(path).name)], catalogue=catalogue,
                            registry=registry, expected_period=expected_period,
-                           max_file_mb=max_file_mb, max_rows=max_rows, checks=checks)[0]
+                           max_file_mb=max_file_mb, max_rows=max_rows, checks=checks,
+                           max_unpacked_mb=max_unpacked_mb)[0]
 
 
 @dataclass
@@ -145,18 +148,24 @@ class _Book:
 
 def check_workbooks(files: list[tuple[Path, str]], *, catalogue: Catalogue, registry: Registry,
                     expected_period: Period | None = None, max_file_mb: float = 50.0,
-                    max_rows: int = 20_000, checks: Checks | None = None
-                    ) -> list[WorkbookResult]:
+                    max_rows: int = 20_000, checks: Checks | None = None,
+                    max_unpacked_mb: float | None = None) -> list[WorkbookResult]:
     """Check a batch of workbooks ((path, name) pairs), each on its own, with the pandera
     models run once for the whole batch (their cost is per call, not per row).
 
     A workbook that fails in a way no rule foresaw costs one finding (R18), not the batch.
+    `max_unpacked_mb` (a workbook's parts unpacked, in total): default the setting
+    (`THONGKE_MAX_UNPACKED_MB`, 200).
     """
     checks = checks or load_checks()
+    if max_unpacked_mb is None:
+        from pipelines.settings import get_settings
+
+        max_unpacked_mb = get_settings().max_unpacked_mb
+    limits = Limits(max_file_mb, max_rows, max_unpacked_mb)
 
     def read(path, name) -> "WorkbookResult | _Book":
-        return _read(Path(path), name, catalogue, registry, expected_period, max_file_mb,
-                     max_rows)
+        return _read(Path(path), name, catalogue, registry, expected_period, limits)
 
     read_in = [read(path, name) for path, name in files]
     books = [b for b in read_in if isinstance(b, _Book)]
@@ -185,9 +194,15 @@ def check_workbooks(files: list[tuple[Path, str]], *, catalogue: Catalogue, regi
     return results
 
 
+@dataclass(frozen=True)
+class Limits:
+    max_file_mb: float
+    max_rows: int
+    max_unpacked_mb: float
+
+
 def _read(path: Path, name: str, catalogue: Catalogue, registry: Registry,
-          expected_period: Period | None, max_file_mb: float, max_rows: int
-          ) -> "WorkbookResult | _Book":
+          expected_period: Period | None, limits: Limits) -> "WorkbookResult | _Book":
     """Read one workbook and run the rules that need only it; a `_Book` still waits for
     the batch rules, a `WorkbookResult` is final (unreadable, or no period or district)."""
     try:
@@ -196,7 +211,8 @@ def _read(path: Path, name: str, catalogue: Catalogue, registry: Registry,
         result = WorkbookResult(file=name, sha256="", mtime=0.0)
         return _unreadable(result, f"không mở được tệp ({exc.strerror or exc})")
     try:
-        book = open_workbook(path, max_file_mb=max_file_mb, max_rows=max_rows)
+        book = open_workbook(path, max_file_mb=limits.max_file_mb, max_rows=limits.max_rows,
+                             max_unpacked_mb=limits.max_unpacked_mb)
         return _read_book(book, result, Where(name, ""), catalogue, registry, expected_period)
     except UnreadableWorkbook as exc:
         return _unreadable(result, str(exc))
@@ -229,8 +245,8 @@ def _read_book(book, result: WorkbookResult, where: Where, catalogue: Catalogue,
             raise PeriodError("chưa ghi kỳ báo cáo")
         period = parse_period(raw_period)
     except PeriodError as exc:
-        result.findings.append(at("R05", f"Kỳ báo cáo không hợp lệ: {exc}. Ghi theo dạng 2017-H1 "
-                                         "(6 tháng đầu năm) hoặc 2017 (cả năm).",
+        result.findings.append(at("R05", f"Kỳ báo cáo không hợp lệ: {shown(exc, 120)}. Ghi theo "
+                                         "dạng 2017-H1 (6 tháng đầu năm) hoặc 2017 (cả năm).",
                                   cover.cell("period"), raw_period))
         return result
     result.period = str(period)

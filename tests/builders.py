@@ -87,3 +87,48 @@ def column_of(sheet_key: str, code: str) -> str:
 
 
 __all__ = ["clean_values", "write_clean", "edit", "unit_row", "column_of", "CODE_ROW"]
+
+
+# --------------------------------------------------------------------------- raw workbooks
+
+_MAIN_NS = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
+_REL_NS = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
+_PKG_REL = "http://schemas.openxmlformats.org/package/2006/relationships"
+
+
+def sheet_xml(rows: str, dimension: str | None = None) -> str:
+    """A worksheet's XML around `rows` (`<row …>…</row>` as given), with a `<dimension>`."""
+    dim = f'<dimension ref="{dimension}"/>' if dimension else ""
+    return (f'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
+            f'<worksheet xmlns="{_MAIN_NS}">{dim}<sheetData>{rows}</sheetData></worksheet>')
+
+
+def minimal_xlsx(path: Path, sheet: str | bytes, *, name: str = "Trang 1") -> Path:
+    """A workbook of one sheet whose worksheet XML is `sheet`, byte for byte (no openpyxl):
+    for what openpyxl would not write (odd addresses, prefixes, raw values)."""
+    import zipfile
+
+    types = ('<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
+             '<Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types">'
+             '<Default Extension="rels" ContentType="application/vnd.openxmlformats-package.'
+             'relationships+xml"/><Default Extension="xml" ContentType="application/xml"/>'
+             '<Override PartName="/xl/workbook.xml" ContentType="application/vnd.openxmlformats-'
+             'officedocument.spreadsheetml.sheet.main+xml"/><Override PartName="/xl/worksheets/'
+             'sheet1.xml" ContentType="application/vnd.openxmlformats-officedocument.'
+             'spreadsheetml.worksheet+xml"/></Types>')
+    rels = (f'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<Relationships '
+            f'xmlns="{_PKG_REL}"><Relationship Id="rId1" Type="{_REL_NS}/officeDocument" '
+            f'Target="xl/workbook.xml"/></Relationships>')
+    book = (f'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<workbook '
+            f'xmlns="{_MAIN_NS}" xmlns:r="{_REL_NS}"><sheets><sheet name="{name}" sheetId="1" '
+            f'r:id="rId1"/></sheets></workbook>')
+    book_rels = (f'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<Relationships '
+                 f'xmlns="{_PKG_REL}"><Relationship Id="rId1" Type="{_REL_NS}/worksheet" '
+                 f'Target="worksheets/sheet1.xml"/></Relationships>')
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as z:
+        for part, body in (("[Content_Types].xml", types), ("_rels/.rels", rels),
+                           ("xl/workbook.xml", book), ("xl/_rels/workbook.xml.rels", book_rels),
+                           ("xl/worksheets/sheet1.xml", sheet)):
+            z.writestr(zipfile.ZipInfo(part, date_time=(2018, 1, 8, 8, 0, 0)),
+                       body if isinstance(body, bytes) else body.encode())
+    return path
