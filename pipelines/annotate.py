@@ -47,7 +47,6 @@ XLS_NOTE = ("Tệp gốc là định dạng Excel cũ (.xls): bản đánh dấu
             "định dạng, công thức và ô gộp.")
 COLUMNS = (("STT", 6), ("Biểu", 22), ("Ô", 10), ("Quy tắc", 28), ("Mức độ", 10),
            ("Giá trị", 22), ("Nội dung", 64))
-_OLE = b"\xd0\xcf\x11\xe0"
 _LINK_FONT = Font(color="0563C1", underline="single")
 
 
@@ -103,7 +102,7 @@ def annotate_copy(source: Path, dest: Path, result: "WorkbookResult", status: st
         raise ValueError(f"the marked copy would overwrite its original: {dest}")
     if any(f.rule == "R18" for f in result.findings):
         return None
-    loaded = _load(Path(source))
+    loaded = _load(Path(source), result.sha256)
     if loaded is None:
         return None
     wb, notes = loaded
@@ -115,15 +114,34 @@ def annotate_copy(source: Path, dest: Path, result: "WorkbookResult", status: st
     return dest
 
 
-def _load(source: Path) -> tuple[openpyxl.Workbook, list[str]] | None:
+def _load(source: Path, checked_sha: str = "") -> tuple[openpyxl.Workbook, list[str]] | None:
+    """The workbook to mark, read from a private copy that passed the same guard as the
+    check (`pipelines/guard.py`), and only if it is still the content that was checked
+    (`checked_sha`): a file replaced since its check is not marked with another's findings,
+    and openpyxl or calamine never parse what the guard has not seen."""
+    import tempfile
+
+    from pipelines.guard import UnreadableWorkbook, guard
+    from pipelines.ingest import _private_copy, sha256_of
+    from pipelines.settings import get_settings
+
+    limits = get_settings()
     try:
-        data = source.read_bytes()
-        if data.startswith(b"PK"):  # xlsx, xlsm: macros are dropped (keep_vba=False)
-            wb = openpyxl.load_workbook(io.BytesIO(data), keep_vba=False, rich_text=True)
-            wb.template = False
-            return wb, [COPY_NOTE]
-        if data.startswith(_OLE) and source.suffix.lower() == ".xls":
-            return _from_values(source), [XLS_NOTE]
+        with tempfile.TemporaryDirectory(prefix="thongke-mark-") as tmp:
+            private = _private_copy(source, Path(tmp) / "workbook", limits.max_file_mb)
+            if checked_sha and sha256_of(private) != checked_sha:
+                log.warning("%s changed since it was checked: no marked copy", source)
+                return None
+            kind = guard(private, max_file_mb=limits.max_file_mb, max_rows=limits.max_rows,
+                         max_unpacked_mb=limits.max_unpacked_mb)
+            if kind == "xlsx":  # xlsx, xlsm: macros are dropped (keep_vba=False)
+                wb = openpyxl.load_workbook(io.BytesIO(private.read_bytes()), keep_vba=False,
+                                            rich_text=True)
+                wb.template = False
+                return wb, [COPY_NOTE]
+            return _from_values(private.rename(private.with_suffix(".xls"))), [XLS_NOTE]
+    except UnreadableWorkbook as exc:
+        log.warning("no marked copy of %s: %s", source, exc)
     except Exception:  # whatever the reader chokes on, the summary explains it
         log.warning("cannot make a marked copy of %s", source, exc_info=True)
     return None

@@ -174,7 +174,7 @@ def test_resent_annotated_copy(case, tmp_path):
     resent = tmp_path / "resent.xlsx"
     shutil.copy(case["out"], resent)
     r19 = [f for f in case["result"].findings if f.rule == "R19"]
-    result = replace(case["result"], findings=r19, file="resent.xlsx")
+    result = replace(case["result"], findings=r19, file="resent.xlsx", sha256=sha(resent))
     out = annotate_copy(resent, tmp_path / "again.xlsx", result, "accepted")
     wb = openpyxl.load_workbook(out)
     assert [n for n in wb.sheetnames if n == FINDINGS_SHEET] == [FINDINGS_SHEET]
@@ -261,6 +261,25 @@ def test_unreadable_file_no_copy_summary_says_why(tmp_path, catalogue, registry)
     assert not (tmp_path / "1_danh_dau.xlsx").exists()
     html = render_district_summary(P, "", "", [result], {result.file: "rejected"}, {})
     assert "hỏng.xlsx" in html and "Không đọc được tệp" in html and "không đọc được" in html
+
+
+def test_no_copy_of_a_file_changed_since_its_check(tmp_path, catalogue, registry):
+    """The marked copy is made from the content that was checked, through the same guard:
+    a file replaced since (here by an entity-expansion bomb) gets no copy and no crash."""
+    from builders import minimal_xlsx, sheet_xml
+
+    source = write_clean(tmp_path / "Cát Hải.xlsx", D, P)
+    result = check(source, catalogue, registry)
+    good = tmp_path / "good.xlsx"
+    assert annotate_copy(source, good, result, result.status) == good  # as checked: copied
+    bomb = '<!DOCTYPE x [<!ENTITY a "aaaaaaaaaa"><!ENTITY b "&a;&a;&a;&a;&a;&a;">]>'
+    xml = sheet_xml('<row r="1"><c r="A1"><v>&b;</v></c></row>').replace("?>\n", "?>\n" + bomb, 1)
+    minimal_xlsx(source, xml)
+    assert annotate_copy(source, tmp_path / "changed.xlsx", result, result.status) is None
+    assert not (tmp_path / "changed.xlsx").exists()
+    changed = check(source, catalogue, registry)  # checked again: R18, and still no copy
+    assert [f.rule for f in changed.findings] == ["R18"]
+    assert annotate_copy(source, tmp_path / "bomb.xlsx", changed, "rejected") is None
 
 
 def test_summary_escapes_file_name():
