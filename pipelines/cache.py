@@ -77,9 +77,10 @@ def render_key(*parts: str) -> str:
     return hashlib.sha256("\x1f".join((*parts, render_version())).encode()).hexdigest()
 
 
-def check_key_of(content: str, name: str, period: str, max_file_mb: float, max_rows: int) -> str:
+def check_key_of(content: str, name: str, period: str, max_file_mb: float, max_rows: int,
+                 max_unpacked_mb: float = 200.0) -> str:
     """The cache key of one file's check, from the file's sha256 (empty: unreadable, never
-    looked up)."""
+    looked up) and every limit the reader applies."""
     parts = (content or "unreadable", name, period, f"{max_file_mb:g}", str(max_rows),
-             rules_version())
+             f"{max_unpacked_mb:g}", rules_version())
     return "check-" + hashlib.sha256("\x1f".join(parts).encode()).hexdigest()

@@ -76,10 +76,10 @@ def run_period(period: str, raw_dir: Optional[Path], reports_dir: Optional[Path]
     if not folder.is_dir():
         _fail(f"không có thư mục {folder}. Hãy đặt báo cáo của các quận, huyện vào đó.")
     try:
+        import tempfile
+
         settings.reports_dir.mkdir(parents=True, exist_ok=True)
-        probe = settings.reports_dir / ".thongke-write-test"
-        probe.write_text("")
-        probe.unlink()
+        tempfile.TemporaryFile(dir=settings.reports_dir).close()  # nameless: nothing left behind
     except OSError as exc:
         _fail(f"không ghi được vào thư mục kết quả {settings.reports_dir}: {exc.strerror}.")
     _prefect_env(verbose)
@@ -127,6 +127,9 @@ def _print_summary(summary: dict, seconds: float) -> None:
     if "files_read" in run:
         typer.echo(f"  Đọc và kiểm tra {vn_number(run['files_read'])} tệp; "
                    f"{vn_number(run['files_cached'])} tệp không đổi, dùng kết quả kiểm tra trước.")
+    if run.get("temps_swept"):
+        typer.echo(f"  Đã xoá {vn_number(run['temps_swept'])} tệp tạm do một lần chạy bị dừng "
+                   "giữa chừng để lại.")
     shown = summary["file_status"].items()
     if len(shown) > LIST_ALL_FILES:  # a long list: only what needs a look
         shown = [(f, s) for f, s in shown if s != "accepted"]

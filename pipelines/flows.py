@@ -6,8 +6,12 @@ checked in batches, one task per batch (`pipelines.batches`), in this process, o
 processes when there are many, or on a Dask cluster (`with_task_runner("dask")`). A
 file's check is cached by its content hash and the rules' version in
 `<reports>/.cache/checks`, so a rerun reads only what changed; a report whose inputs are
-unchanged today is kept. Two runs of one period never write at once (`pipelines.lock`).
-Retries with backoff are on file and database I/O only.
+unchanged today is kept. Two runs of one period never write at once (`pipelines.lock`);
+runs of different periods take turns on the record, one connection at a time
+(`pipelines.record`). A period's record (values, sheets, findings, submissions, the run and
+the aggregates, summed here from the same frames) is one transaction; every output file is
+written to a temporary file and renamed (`pipelines.atomic`), and a run first sweeps the
+temporary files a killed run left. Retries with backoff are on file and database I/O only.
 """
 from __future__ import annotations
 
@@ -24,7 +28,7 @@ from prefect import flow, task, unmapped
 from prefect.cache_policies import NO_CACHE
 from prefect.utilities.annotations import quote
 
-from pipelines import batches, cache, history, outputs, record, timings
+from pipelines import atomic, batches, cache, history, outputs, record, timings
 from pipelines.aggregate import aggregate
 from pipelines.artifacts import artifact_key, submissions_table, summary_markdown
 from pipelines.batches import FileToCheck
@@ -38,7 +42,7 @@ from pipelines.submissions import (
     findings_frame,
     submissions_frame,
 )
-from pipelines.validate import WorkbookResult
+from pipelines.validate import ACCEPTED, WorkbookResult
 from schemas.catalogue import load_catalogue
 from schemas.checks import load_checks
 from schemas.periods import parse_period
@@ -57,12 +61,20 @@ def list_files(folder: Path) -> list[Path]:
     return sorted((p for p in folder.rglob("*") if p.is_file()), key=lambda p: str(p))
 
 
-IO_RETRIES = dict(retries=2, retry_delay_seconds=[1, 4])  # file and database I/O only
+def _worth_retrying(task, task_run, state) -> bool:
+    """Not when the record stayed busy for the whole `THONGKE_RECORD_TIMEOUT`: that wait was
+    the retry already (`record.RecordBusy`)."""
+    return not isinstance(getattr(state, "data", None), record.RecordBusy)
+
+
+IO_RETRIES = dict(retries=2, retry_delay_seconds=[1, 4],  # file and database I/O only
+                  retry_condition_fn=_worth_retrying)
 
 
 @task(name="discover-files", cache_policy=NO_CACHE, **IO_RETRIES)
 def discover_files(raw_period_dir: str, db_path: str, period: str, reports_dir: str,
-                   max_file_mb: float, max_rows: int, refresh: bool = False
+                   max_file_mb: float, max_rows: int, refresh: bool = False,
+                   max_unpacked_mb: float = 200.0
                    ) -> tuple[list[FileToCheck], dict[str, WorkbookResult]]:
     """Every file of the period folder with its cache key and a label for its task (the
     district it came from last time its content was seen, or `mới`: new), and the results
@@ -81,7 +93,8 @@ def discover_files(raw_period_dir: str, db_path: str, period: str, reports_dir: 
                 content = ""
             code = known.get(content, "")
             who = f"{code} {names.get(code, '')}".strip() if code else "mới"
-            key = cache.check_key_of(content, name, period, max_file_mb, max_rows)
+            key = cache.check_key_of(content, name, period, max_file_mb, max_rows,
+                                     max_unpacked_mb)
             files.append(FileToCheck(str(p), name, f"{who} – {name}", key))
             hit = None if refresh or not content else batches.load_cached(store, key)
             if hit is not None:
@@ -91,12 +104,13 @@ def discover_files(raw_period_dir: str, db_path: str, period: str, reports_dir: 
 
 @task(name="check-files", cache_policy=NO_CACHE, task_run_name="kiểm tra {label}")
 def check_files(files: list[FileToCheck], period: str, reports_dir: str, max_file_mb: float,
-                max_rows: int, workers: int = 0, label: str = "") -> list[WorkbookResult]:
+                max_rows: int, workers: int = 0, label: str = "",
+                max_unpacked_mb: float = 200.0) -> list[WorkbookResult]:
     """Check a batch of files (in this process, or in the worker pool) and cache each
     result; `label` names the task in the UI."""
     with timings.step("check"):
         results = batches.check_in(workers, [(f.path, f.name) for f in files], period,
-                                   max_file_mb, max_rows)
+                                   max_file_mb, max_rows, max_unpacked_mb)
         store = batches.cache_dir(Path(reports_dir))
         for f, result in zip(files, results):
             if result.sha256:  # a file that could not even be opened is looked at again
@@ -153,18 +167,29 @@ def period_tables(results: list[WorkbookResult], period: str, deadline: str | No
     }
 
 
+def aggregate_tables(tables: dict, period: str) -> pd.DataFrame:
+    """The period's sums unit -> district -> top, from its tables: the values of the counted
+    workbooks' accepted sheets (`values`) and which sheets were accepted (`sheets`), the very
+    rows `record_and_aggregate` puts on record."""
+    values = tables["values"][["district_code", "unit_code", "sheet", "indicator", "value"]]
+    sheets = tables["sheets"]
+    accepted = sheets.loc[sheets["status"] == ACCEPTED, ["district_code", "sheet"]]
+    return aggregate(values.reset_index(drop=True), accepted.reset_index(drop=True),
+                     load_registry(), parse_period(period), load_catalogue())
+
+
 @task(name="record-and-aggregate", cache_policy=NO_CACHE, **IO_RETRIES)
 def record_and_aggregate(tables: dict, period: str, db_path: str, run_id: str) -> pd.DataFrame:
-    """Keep the period's accepted numbers on record, then sum them unit -> district -> top."""
+    """Sum the period's accepted numbers unit -> district -> top, then keep the numbers and
+    the sums on record in one transaction (`record.write_period`): a run killed or failing
+    here leaves the record as the last finished run left it, and a retry redoes it all."""
+    with timings.step("aggregate"):
+        agg = aggregate_tables(tables, period)
     with timings.step("record"):
         record.write_period(Path(db_path), period, run_id, submissions=tables["submissions"],
                             sheets=tables["sheets"], values=tables["values"],
-                            findings=tables["findings"])
-    with timings.step("aggregate"):
-        values, accepted = record.read_period(Path(db_path), period)
-        agg = aggregate(values, accepted, load_registry(), parse_period(period), load_catalogue())
-        record.write_aggregates(Path(db_path), period, agg)
-        return agg
+                            findings=tables["findings"], aggregates=agg)
+    return agg
 
 
 @task(name="write-outputs", cache_policy=NO_CACHE, **IO_RETRIES)
@@ -268,7 +293,10 @@ async def period_report(period: str, raw_dir: str | None = None,
     raw_period = settings.raw_dir / period
     out_dir = settings.reports_dir / period
     db = str(settings.record_path)
-    with period_lock(settings.reports_dir, period, settings.lock_timeout):
+    timings.pause_in(settings.reports_dir)  # fault injection (kill tests) only
+    with period_lock(settings.reports_dir, period, settings.lock_timeout,
+                     on_wait=lambda: _say_waiting(period, settings.lock_timeout)):
+        sweep_leftovers(out_dir, settings.reports_dir)
         # quote(): large values pass as they are; Prefect would otherwise walk every list,
         # dict and dataclass inside them looking for futures (seconds at national scale)
         results, tables = resolve_submissions(
@@ -287,6 +315,25 @@ async def period_report(period: str, raw_dir: str | None = None,
     return summary
 
 
+STALE_CACHE_TEMP = 600.0  # seconds: a temporary cache file this old has no live writer
+
+
+def sweep_leftovers(out_dir: Path, reports_dir: Path) -> None:
+    """Remove the temporary files a killed run left (`pipelines.atomic`): every one in the
+    period's folder (only this run writes there: it holds the period's lock), and those of
+    the shared check cache old enough that no running check of any period owns them."""
+    swept = atomic.sweep_temps(out_dir)
+    swept += atomic.sweep_temps(batches.cache_dir(reports_dir), older_than=STALE_CACHE_TEMP)
+    timings.count(temps_swept=len(swept))
+
+
+def _say_waiting(period: str, timeout: float) -> None:
+    import sys
+
+    print(f"Kỳ {period} đang được một lần chạy khác xử lý: chờ lần chạy đó xong "
+          f"(tối đa {timeout:g} giây)…", file=sys.stderr, flush=True)
+
+
 def check_period_files(raw_period: Path, period: str, settings, refresh: bool = False,
                        workers: int | None = None) -> list[WorkbookResult]:
     """Inside a flow: every file of the period folder, from the cache when the file's
@@ -294,7 +341,7 @@ def check_period_files(raw_period: Path, period: str, settings, refresh: bool = 
     task per batch. `workers`: processes to check in (None: the setting, else automatic)."""
     files, cached = discover_files(
         str(raw_period), str(settings.record_path), period, str(settings.reports_dir),
-        settings.max_file_mb, settings.max_rows, refresh)
+        settings.max_file_mb, settings.max_rows, refresh, settings.max_unpacked_mb)
     todo = [f for f in files if f.key not in cached]
     timings.count(files_read=len(todo), files_cached=len(files) - len(todo))
     if workers is None:
@@ -303,7 +350,8 @@ def check_period_files(raw_period: Path, period: str, settings, refresh: bool = 
     futures = check_files.map(
         plan, period=unmapped(period), reports_dir=unmapped(str(settings.reports_dir)),
         max_file_mb=unmapped(settings.max_file_mb), max_rows=unmapped(settings.max_rows),
-        workers=unmapped(workers), label=[batches.batch_label(b) for b in plan])
+        workers=unmapped(workers), label=[batches.batch_label(b) for b in plan],
+        max_unpacked_mb=unmapped(settings.max_unpacked_mb))
     fresh = {f.key: r for batch, fut in zip(plan, futures) for f, r in zip(batch, fut.result())}
     return [cached[f.key] if f.key in cached else fresh[f.key] for f in files]
 

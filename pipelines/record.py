@@ -1,13 +1,27 @@
 """The record: accepted numbers of every period, in a DuckDB file under the reports root.
 
-A period is written in one transaction that first deletes what an earlier run
-wrote for it, so rerunning a period replaces its values and never duplicates them.
+A period is written in one transaction (`write_period`: its submissions, sheets, values,
+findings, aggregates, the run and the submission log) that first deletes what an earlier
+run wrote for it, so rerunning a period replaces its values and never duplicates them, and
+a run killed or failing anywhere leaves the period as the last run that finished left it.
 `submission_log` is the exception: every run appends what it saw (each version of
 each file, its status, when it was received), and nothing is ever deleted from it,
 so which file was used for which period, and when, stays on record.
+
+One process at a time: DuckDB lets a single process open the file read-write, and no other
+process open it at all meanwhile (not even read-only: "Could not set lock on file"). Runs of
+different periods, the watcher and `thongke check` share the file, so every connection
+here is taken under a lock file beside it (`.<name>.lock`, flock: released by the system
+when its holder dies) and held only as long as one read or one write: they interleave.
+A process that opens the file without that lock (the DuckDB shell, a notebook) is waited
+for too, by retrying the open. Either wait ends after `THONGKE_RECORD_TIMEOUT` seconds
+(120) with `RecordBusy`, a message in Vietnamese: never a silent failure.
 """
 from __future__ import annotations
 
+import os
+import threading
+import time
 from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
@@ -15,6 +29,9 @@ from typing import Iterator
 
 import duckdb
 import pandas as pd
+from filelock import FileLock, Timeout
+
+from pipelines import timings
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS runs (
@@ -39,22 +56,111 @@ CREATE TABLE IF NOT EXISTS aggregates (
     indicator VARCHAR, value DOUBLE, complete BOOLEAN);
 """
 PERIOD_TABLES = ("submissions", "sheets", "unit_values", "findings", "aggregates")
+DEFAULT_TIMEOUT = 120.0  # seconds to wait for the record (THONGKE_RECORD_TIMEOUT)
+
+
+class RecordBusy(RuntimeError):
+    """The record stayed in use by another process for longer than the timeout."""
+
+
+def timeout() -> float:
+    try:
+        return float(os.environ.get("THONGKE_RECORD_TIMEOUT", DEFAULT_TIMEOUT))
+    except ValueError:
+        return DEFAULT_TIMEOUT
+
+
+def lock_path(path: Path) -> Path:
+    path = Path(path)
+    return path.parent / f".{path.name}.lock"
+
+
+_locks: dict[str, FileLock] = {}
+_locks_guard = threading.Lock()
+
+
+def _lock_of(path: Path) -> FileLock:
+    """One lock object per record file and process: reentrant in a thread (a nested
+    connection does not wait for itself); each thread has its own, so threads wait for
+    each other like processes do."""
+    key = os.path.abspath(lock_path(path))
+    with _locks_guard:
+        if key not in _locks:
+            _locks[key] = FileLock(key, thread_local=True)
+        return _locks[key]
+
+
+def _busy(path: Path, waited: float) -> RecordBusy:
+    return RecordBusy(f"sổ lưu số liệu {path} đang được một tiến trình khác sử dụng; đã chờ "
+                      f"{waited:g} giây. Hãy thử lại khi tiến trình đó xong.")
+
+
+@contextmanager
+def _held(path: Path, read_only: bool, wait: float) -> Iterator[None]:
+    """The record's lock, for one connection."""
+    lock, held = _lock_of(path), True
+    try:
+        lock.acquire(timeout=wait)
+    except Timeout:
+        raise _busy(path, wait) from None
+    except OSError:
+        if not read_only:  # a reader of a folder it may not write to reads without the lock
+            raise
+        held = False
+    try:
+        yield
+    finally:
+        if held:
+            lock.release()
+
+
+def _is_lock_conflict(exc: Exception) -> bool:
+    text = str(exc)
+    return "Could not set lock" in text or "Conflicting lock" in text
+
+
+def _open(path: Path, read_only: bool, deadline: float, wait: float
+          ) -> duckdb.DuckDBPyConnection:
+    """Open the file, retrying while a process outside our lock holds it."""
+    delay = 0.05
+    while True:
+        try:
+            return duckdb.connect(str(path), read_only=read_only)
+        except duckdb.IOException as exc:
+            left = deadline - time.monotonic()
+            if not _is_lock_conflict(exc):
+                raise
+            if left <= 0:
+                raise _busy(path, wait) from exc
+            time.sleep(min(delay, left))
+            delay = min(delay * 2, 1.0)
 
 
 @contextmanager
 def connect(path: Path, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
+    """A connection to the record, under its lock (see the module doc). Read-only with no
+    record yet: an empty in-memory one with the tables."""
     path = Path(path)
     if read_only and not path.exists():
         con = duckdb.connect(":memory:")
-    else:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        con = duckdb.connect(str(path), read_only=read_only)
-    try:
-        if not read_only or not path.exists():
+        try:
             con.execute(SCHEMA)
-        yield con
-    finally:
-        con.close()
+            yield con
+        finally:
+            con.close()
+        return
+    if not read_only:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    wait = timeout()
+    deadline = time.monotonic() + wait
+    with _held(path, read_only, wait):
+        con = _open(path, read_only, deadline, wait)
+        try:
+            if not read_only:
+                con.execute(SCHEMA)
+            yield con
+        finally:
+            con.close()
 
 
 def _insert(con: duckdb.DuckDBPyConnection, table: str, frame: pd.DataFrame, period: str) -> None:
@@ -76,14 +182,20 @@ def _transaction(path: Path) -> Iterator[duckdb.DuckDBPyConnection]:
             yield con
             con.execute("COMMIT")
         except BaseException:
-            con.execute("ROLLBACK")
+            try:
+                con.execute("ROLLBACK")
+            except duckdb.Error:  # the transaction is gone already: nothing was committed
+                pass
             raise
 
 
 def write_period(path: Path, period: str, run_id: str, *, submissions: pd.DataFrame,
-                 sheets: pd.DataFrame, values: pd.DataFrame, findings: pd.DataFrame) -> None:
-    """Replace everything recorded for `period` and log the run's submissions, in one
-    transaction."""
+                 sheets: pd.DataFrame, values: pd.DataFrame, findings: pd.DataFrame,
+                 aggregates: pd.DataFrame | None = None) -> None:
+    """Replace everything recorded for `period` (with its `aggregates`, computed by the
+    caller from the same frames), log the run's submissions and the run, in one
+    transaction: all of it is on record, or none of it. Without `aggregates` the period's
+    old ones are deleted all the same (an aggregate never outlives its values)."""
     now = datetime.now(timezone.utc).replace(tzinfo=None)
     with _transaction(path) as con:
         for table in PERIOD_TABLES:
@@ -93,10 +205,14 @@ def write_period(path: Path, period: str, run_id: str, *, submissions: pd.DataFr
         _insert(con, "sheets", sheets, period)
         _insert(con, "unit_values", values, period)
         _insert(con, "findings", findings, period)
+        if aggregates is not None:
+            _insert(con, "aggregates", aggregates, period)
         con.execute("INSERT INTO runs VALUES (?, ?, ?, ?)", [run_id, period, now, len(submissions)])
+        timings.pause_point("record-transaction")  # fault injection (kill tests) only
 
 
 def write_aggregates(path: Path, period: str, aggregates: pd.DataFrame) -> None:
+    """Replace a period's aggregates alone (a run records them with `write_period`)."""
     with _transaction(path) as con:
         con.execute("DELETE FROM aggregates WHERE period = ?", [period])
         _insert(con, "aggregates", aggregates, period)

@@ -23,7 +23,9 @@ from __future__ import annotations
 
 import logging
 import math
+import os
 import re
+import sys
 from datetime import date
 from functools import lru_cache
 from pathlib import Path
@@ -464,7 +466,8 @@ class _Helper:
         inbox, theirs_out = ctx.Pipe(duplex=False)  # helper -> this process
         theirs_in, outbox = ctx.Pipe(duplex=False)  # this process -> helper
         process = ctx.Process(target=_helper_main, daemon=True, name="thongke-render",
-                              args=(jobs, inputs, counter, theirs_out, theirs_in, workbook))
+                              args=(jobs, inputs, counter, theirs_out, theirs_in, workbook,
+                                    os.getpid()))
         try:
             process.start()
         except (OSError, AssertionError, ValueError):  # no fork to be had: draw alone
@@ -521,10 +524,25 @@ class _Helper:
             self.process.join()
 
 
-def _helper_main(jobs, inputs, counter, outbox, inbox, workbook) -> None:
+def _die_with_parent(parent: int) -> None:
+    """Linux: the helper gets SIGKILL when the run that forked it dies (even by SIGKILL),
+    instead of blocking on its pipe forever or writing outputs under a rerun; and it quits
+    at once if the parent is already gone."""
+    if sys.platform == "linux":
+        import ctypes
+        import signal
+
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    if parent and os.getppid() != parent:
+        os._exit(1)
+
+
+def _helper_main(jobs, inputs, counter, outbox, inbox, workbook, parent: int = 0) -> None:
     """In the helper: charts from the counter (PNG now, SVG after); the other process's
     figures; all the SVGs; the workbook. Each result or failure is sent back."""
     import traceback
+
+    _die_with_parent(parent)
 
     logging.disable(logging.CRITICAL)  # this process's handlers are the parent's (Prefect's)
     with charts.svg_later() as mine:

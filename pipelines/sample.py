@@ -22,6 +22,7 @@ import unicodedata
 from pathlib import Path
 
 
+from pipelines.atomic import atomic_path
 from pipelines.form import (CODE_COL, NAME_COL, build_form,
                             locate_table, relocate, save_workbook, sheet_units)
 from pipelines.quirks import QUIRKS, swap_tone
@@ -291,7 +292,8 @@ def _write_job(folder: Path, job: dict, sim: _Simulator, catalogue: Catalogue,
                         defects=[dict(name="superseded", rule="superseded", by=name)]))
     if "duplicate" in job["defects"]:  # the same bytes sent again under another name
         copy = f"Gui lai - {name}"
-        shutil.copyfile(folder / name, folder / copy)
+        with atomic_path(folder / copy) as tmp:
+            shutil.copyfile(folder / name, tmp)
         os.utime(folder / copy, (stamp + 3600,) * 2)
         kept, dup = sorted([name, copy])
         out = [dict(entry, file=kept), dict(entry, file=dup, status="duplicate", defects=[

@@ -6,14 +6,32 @@ from its first start to its last end (batches of one step run side by side), the
 (the pipeline's own time on the critical path) and the rest of the flow's wall time:
 Prefect's flow and task overhead. Steps that ran in other processes (a Dask cluster) are
 not seen, so there the overhead is an upper bound. Nothing here imports Prefect.
+
+Fault injection, for the kill tests (`tests/test_kill.py`) and nothing else: with
+`THONGKE_PAUSE_AT` set to a comma-separated list of names (shell patterns), the process
+stops at each matching `pause_point(name)`: it writes the marker file `.paused-<name>` (its
+pid inside) into the folder of `pause_in` (the run's reports root; `THONGKE_PAUSE_DIR`
+overrides, else the working directory) and sleeps until the marker is deleted or
+`THONGKE_PAUSE_SECONDS` (3600) pass, then goes on. A test waits for the marker, then kills
+the process (or deletes the marker to let it go on). Names: every `step(name)` at its start
+(`discover`, `check`, `history`, `tables`, `aggregate`, `record`, `write-tables`,
+`feedback`, `targets`, `render`), `record-transaction` (inside the record's transaction,
+everything written, before COMMIT) and `write:<file name>` (an output complete in its temp
+file, before the rename; `pipelines.atomic`). Only the process that called `pause_in`
+pauses (never a forked helper or worker). Unset, a pause point costs one dictionary look-up.
 """
 from __future__ import annotations
 
+import fnmatch
+import os
 import threading
 import time
 from collections import defaultdict
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Iterator
+
+PAUSE_AT = "THONGKE_PAUSE_AT"
 
 _lock = threading.Lock()
 _spans: dict[str, dict[str, list[tuple[float, float]]]] = defaultdict(lambda: defaultdict(list))
@@ -29,8 +47,35 @@ def _run_id() -> str:
         return ""
 
 
+_pause: dict = {"dir": None, "pid": None}
+
+
+def pause_in(folder: Path | str) -> None:
+    """Where this process writes its pause markers (the run's reports root); only this
+    process pauses from now on."""
+    _pause.update(dir=Path(folder), pid=os.getpid())
+
+
+def pause_point(name: str) -> None:
+    """Pause here if `THONGKE_PAUSE_AT` names this point (see the module doc)."""
+    wanted = os.environ.get(PAUSE_AT)
+    if not wanted or not any(fnmatch.fnmatchcase(name, w.strip())
+                             for w in wanted.split(",") if w.strip()):
+        return
+    if _pause["pid"] is not None and _pause["pid"] != os.getpid():
+        return  # a forked helper or worker: only the run's own process pauses
+    folder = Path(os.environ.get("THONGKE_PAUSE_DIR") or _pause["dir"] or ".")
+    folder.mkdir(parents=True, exist_ok=True)
+    marker = folder / (".paused-" + name.replace("/", "_"))
+    marker.write_text(str(os.getpid()))
+    until = time.monotonic() + float(os.environ.get("THONGKE_PAUSE_SECONDS", 3600))
+    while marker.exists() and time.monotonic() < until:
+        time.sleep(0.05)
+
+
 @contextmanager
 def step(name: str) -> Iterator[None]:
+    pause_point(name)
     start = time.perf_counter()
     try:
         yield
