@@ -38,3 +38,15 @@ def test_every_module_a_check_imports_is_in_the_rules_version():
         for module in re.findall(r"^from pipelines import ([\w, ]+)$", text, re.M):
             for name in module.split(", "):
                 assert f"pipelines/{name}.py" in RULE_SOURCES, (source, name)
+
+
+def test_check_key_changes_with_every_reader_limit():
+    from pipelines.cache import check_key_of
+
+    base = dict(content="ab" * 32, name="a.xlsx", period="2017", max_file_mb=50.0,
+                max_rows=20_000, max_unpacked_mb=200.0)
+    key = check_key_of(**base)
+    for field, other in (("content", "cd" * 32), ("name", "b.xlsx"), ("period", "2017-H1"),
+                         ("max_file_mb", 10.0), ("max_rows", 100), ("max_unpacked_mb", 50.0)):
+        assert check_key_of(**{**base, field: other}) != key, field
+    assert check_key_of(**base) == key
