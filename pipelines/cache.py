@@ -16,7 +16,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 # What a check depends on: the reading and the rules, the catalogue and thresholds.
-RULE_SOURCES = ("pipelines/ingest.py", "pipelines/cells.py", "pipelines/values.py",
+RULE_SOURCES = ("pipelines/ingest.py", "pipelines/guard.py", "pipelines/ole.py",
+                "pipelines/cells.py", "pipelines/values.py",
                 "pipelines/rules.py", "pipelines/validate.py", "pipelines/findings.py",
                 "pipelines/text.py",
                 "schemas/catalogue.py", "schemas/checks.py", "schemas/models.py",
