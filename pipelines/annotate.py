@@ -122,13 +122,13 @@ def _load(source: Path, checked_sha: str = "") -> tuple[openpyxl.Workbook, list[
     import tempfile
 
     from pipelines.guard import UnreadableWorkbook, guard
-    from pipelines.ingest import _private_copy, sha256_of
+    from pipelines.ingest import private_copy, sha256_of
     from pipelines.settings import get_settings
 
     limits = get_settings()
     try:
         with tempfile.TemporaryDirectory(prefix="thongke-mark-") as tmp:
-            private = _private_copy(source, Path(tmp) / "workbook", limits.max_file_mb)
+            private = private_copy(source, Path(tmp) / "workbook", limits.max_file_mb)
             if checked_sha and sha256_of(private) != checked_sha:
                 log.warning("%s changed since it was checked: no marked copy", source)
                 return None

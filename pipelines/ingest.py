@@ -108,7 +108,7 @@ def open_workbook(path: Path, *, max_file_mb: float = 50.0, max_rows: int = 20_0
 
     path = Path(path)
     with tempfile.TemporaryDirectory(prefix="thongke-read-", ignore_cleanup_errors=True) as tmp:
-        copy = _private_copy(path, Path(tmp) / "workbook", max_file_mb)
+        copy = private_copy(path, Path(tmp) / "workbook", max_file_mb)
         kind = guard(copy, max_file_mb=max_file_mb, max_rows=max_rows,
                      max_unpacked_mb=max_unpacked_mb)
         copy = copy.rename(copy.with_suffix(".xlsx" if kind == "xlsx" else ".xls"))
@@ -126,7 +126,7 @@ def open_workbook(path: Path, *, max_file_mb: float = 50.0, max_rows: int = 20_0
     return Workbook(path=path, sheet_names=names, _book=book, max_rows=max_rows)
 
 
-def _private_copy(path: Path, to: Path, max_file_mb: float) -> Path:
+def private_copy(path: Path, to: Path, max_file_mb: float) -> Path:
     """`path` copied to `to`, refused past `max_file_mb` (read no further than that)."""
     limit = int(max_file_mb * 1024 * 1024)
     with path.open("rb") as src, to.open("wb") as out:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
+import sys
 import time
 import urllib.error
 import urllib.request
@@ -56,4 +57,14 @@ def stop_process(process: subprocess.Popen, timeout: float = 15.0) -> int | None
     return process.returncode
 
 
-# --- `python -m pipelines.serve` ------------------------------------------------------------
+def die_with_parent(sig: int = signal.SIGTERM, parent: int = 0) -> None:
+    """In a child process: receive `sig` when the process that started it dies, even by
+    SIGKILL (Linux PR_SET_PDEATHSIG; elsewhere nothing), and exit at once if `parent`
+    (its pid) is already gone. Safe between fork and exec (`preexec_fn`)."""
+    if sys.platform == "linux":
+        import ctypes
+
+        PR_SET_PDEATHSIG = 1
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, sig)
+    if parent and os.getppid() != parent:
+        os._exit(1)

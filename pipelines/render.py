@@ -25,7 +25,6 @@ import logging
 import math
 import os
 import re
-import sys
 from datetime import date
 from functools import lru_cache
 from pathlib import Path
@@ -524,25 +523,15 @@ class _Helper:
             self.process.join()
 
 
-def _die_with_parent(parent: int) -> None:
-    """Linux: the helper gets SIGKILL when the run that forked it dies (even by SIGKILL),
-    instead of blocking on its pipe forever or writing outputs under a rerun; and it quits
-    at once if the parent is already gone."""
-    if sys.platform == "linux":
-        import ctypes
-        import signal
-
-        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
-    if parent and os.getppid() != parent:
-        os._exit(1)
-
-
 def _helper_main(jobs, inputs, counter, outbox, inbox, workbook, parent: int = 0) -> None:
     """In the helper: charts from the counter (PNG now, SVG after); the other process's
     figures; all the SVGs; the workbook. Each result or failure is sent back."""
+    import signal
     import traceback
 
-    _die_with_parent(parent)
+    from pipelines.processes import die_with_parent
+
+    die_with_parent(signal.SIGKILL, parent)  # never blocked on its pipe after the run died
 
     logging.disable(logging.CRITICAL)  # this process's handlers are the parent's (Prefect's)
     with charts.svg_later() as mine:

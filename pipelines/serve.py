@@ -448,6 +448,9 @@ def start_server(home: Path | str = DEFAULT_HOME, host: str = "127.0.0.1", port:
             out.close()
 
 
+# --- `python -m pipelines.serve` ------------------------------------------------------------
+
+
 def is_loopback(host: str) -> bool:
     """Whether `host` (an address or name to listen on) is this computer only."""
     import ipaddress

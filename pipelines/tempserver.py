@@ -32,7 +32,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
 
-from pipelines.processes import wait_healthy
+from pipelines.processes import die_with_parent, wait_healthy
 
 # What Prefect sets for its temporary server (SubprocessASGIServer._run_uvicorn_command).
 SERVER_ENV = {"PREFECT_UI_ENABLED": "0", "PREFECT__SERVER_EPHEMERAL": "1",
@@ -53,14 +53,6 @@ def _free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
-
-
-def _die_with_parent() -> None:  # pragma: no cover - runs in the child, between fork and exec
-    import ctypes
-    import signal
-
-    PR_SET_PDEATHSIG = 1
-    ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
 class TemporaryServer:
@@ -117,7 +109,7 @@ def start(log: Path | None = None) -> TemporaryServer | None:
         process = subprocess.Popen(
             command(port, Path(spec.origin).parent.parent), env={**os.environ, **SERVER_ENV},
             stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT if out else None,
-            preexec_fn=_die_with_parent if sys.platform == "linux" else None)
+            preexec_fn=die_with_parent if os.name == "posix" else None)
     except OSError:
         return None
     finally:
@@ -135,8 +127,11 @@ def used(server: TemporaryServer | None, timeout: float) -> Iterator[str | None]
     if server is None:
         yield None
         return
-    from prefect.settings import (PREFECT_API_URL, PREFECT_SERVER_EPHEMERAL_ENABLED,
-                                  temporary_settings)
+    from prefect.settings import (
+        PREFECT_API_URL,
+        PREFECT_SERVER_EPHEMERAL_ENABLED,
+        temporary_settings,
+    )
 
     if PREFECT_API_URL.value() or not PREFECT_SERVER_EPHEMERAL_ENABLED.value():
         server.stop()  # a server is configured, or none may be started: not ours to choose
