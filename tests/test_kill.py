@@ -339,9 +339,10 @@ def test_killed_while_drawing_the_charts(world, place):
         left = kill(proc)
     marker.unlink()
     whole, temps, state = outputs(reports) + (on_record(reports / "thongke.duckdb"),)
-    assert len(temps) == 1 and temps[0].parent.name == "charts"
+    # the paused chart's temp file, and the helper's, if it was writing one when it died
+    assert 1 <= len(temps) <= 2 and any(t.parent.name == "charts" for t in temps), temps
     assert left == []  # the render helper and the server die with the run
-    rerun(world, place, runs=3, log=2 + 3 + 3, swept=1)
+    rerun(world, place, runs=3, log=2 + 3 + 3, swept=len(temps))
 
 
 # --------------------------------------------------------------------------- the parts
