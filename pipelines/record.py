@@ -211,13 +211,6 @@ def write_period(path: Path, period: str, run_id: str, *, submissions: pd.DataFr
         timings.pause_point("record-transaction")  # fault injection (kill tests) only
 
 
-def write_aggregates(path: Path, period: str, aggregates: pd.DataFrame) -> None:
-    """Replace a period's aggregates alone (a run records them with `write_period`)."""
-    with _transaction(path) as con:
-        con.execute("DELETE FROM aggregates WHERE period = ?", [period])
-        _insert(con, "aggregates", aggregates, period)
-
-
 def read_period(path: Path, period: str) -> tuple[pd.DataFrame, pd.DataFrame]:
     """(values, accepted sheets) of a period: what aggregation needs."""
     with connect(path, read_only=True) as con:
