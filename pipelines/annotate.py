@@ -122,14 +122,14 @@ def _load(source: Path, checked_sha: str = "") -> tuple[openpyxl.Workbook, list[
     import tempfile
 
     from pipelines.guard import UnreadableWorkbook, guard
-    from pipelines.ingest import private_copy, sha256_of
+    from pipelines.ingest import private_copy
     from pipelines.settings import get_settings
 
     limits = get_settings()
     try:
         with tempfile.TemporaryDirectory(prefix="thongke-mark-") as tmp:
-            private = private_copy(source, Path(tmp) / "workbook", limits.max_file_mb)
-            if checked_sha and sha256_of(private) != checked_sha:
+            private, sha256 = private_copy(source, Path(tmp) / "workbook", limits.max_file_mb)
+            if checked_sha and sha256 != checked_sha:
                 log.warning("%s changed since it was checked: no marked copy", source)
                 return None
             kind = guard(private, max_file_mb=limits.max_file_mb, max_rows=limits.max_rows,

@@ -72,6 +72,7 @@ class Workbook:
     _book: object = field(repr=False, default=None)
     max_rows: int = 20_000
     _grids: dict[str, list[list]] = field(default_factory=dict, repr=False)
+    sha256: str = ""  # of the content read (the private copy), not of the file as it is now
 
     def grid(self, name: str) -> list[list]:
         """The sheet's cells from A1, row by row (calamine values; '' for empty)."""
@@ -108,7 +109,7 @@ def open_workbook(path: Path, *, max_file_mb: float = 50.0, max_rows: int = 20_0
 
     path = Path(path)
     with tempfile.TemporaryDirectory(prefix="thongke-read-", ignore_cleanup_errors=True) as tmp:
-        copy = private_copy(path, Path(tmp) / "workbook", max_file_mb)
+        copy, sha256 = private_copy(path, Path(tmp) / "workbook", max_file_mb)
         kind = guard(copy, max_file_mb=max_file_mb, max_rows=max_rows,
                      max_unpacked_mb=max_unpacked_mb)
         copy = copy.rename(copy.with_suffix(".xlsx" if kind == "xlsx" else ".xls"))
@@ -123,22 +124,25 @@ def open_workbook(path: Path, *, max_file_mb: float = 50.0, max_rows: int = 20_0
                 raise UnreadableWorkbook("tệp được đặt mật khẩu (mã hóa)") from exc
             raise UnreadableWorkbook("không mở được bảng tính (tệp hỏng hoặc không đúng định "
                                      "dạng Excel)") from exc
-    return Workbook(path=path, sheet_names=names, _book=book, max_rows=max_rows)
+    return Workbook(path=path, sheet_names=names, _book=book, max_rows=max_rows, sha256=sha256)
 
 
-def private_copy(path: Path, to: Path, max_file_mb: float) -> Path:
-    """`path` copied to `to`, refused past `max_file_mb` (read no further than that)."""
+def private_copy(path: Path, to: Path, max_file_mb: float) -> tuple[Path, str]:
+    """`path` copied to `to`, refused past `max_file_mb` (read no further than that); the
+    copy and the sha256 of what was copied (the content every later step reads)."""
     limit = int(max_file_mb * 1024 * 1024)
+    digest = hashlib.sha256()
     with path.open("rb") as src, to.open("wb") as out:
         copied = 0
         while chunk := src.read(min(_CHUNK, limit + 1 - copied)):
             out.write(chunk)
+            digest.update(chunk)
             copied += len(chunk)
             if copied > limit:
                 size = max(path.stat().st_size, copied)
                 raise UnreadableWorkbook(f"tệp quá lớn ({vn_flexible(size / 1048576, 1)} MB, "
                                          f"giới hạn {vn_flexible(max_file_mb, 1)} MB)")
-    return to
+    return to, digest.hexdigest()
 
 
 # --------------------------------------------------------------------------- sheet names

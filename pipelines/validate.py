@@ -213,6 +213,7 @@ def _read(path: Path, name: str, catalogue: Catalogue, registry: Registry,
     try:
         book = open_workbook(path, max_file_mb=limits.max_file_mb, max_rows=limits.max_rows,
                              max_unpacked_mb=limits.max_unpacked_mb)
+        result.sha256 = book.sha256  # what was checked, if the file changed since it was hashed
         return _read_book(book, result, Where(name, ""), catalogue, registry, expected_period)
     except UnreadableWorkbook as exc:
         return _unreadable(result, str(exc))
