@@ -11,9 +11,12 @@ of 6,000 households beside one of 1,500), and on the log scale a size difference
 shift, not a tail. Where the MAD is 0 (a column of mostly zeros, a stock that never
 changed) the mean absolute deviation stands in (x 1.2533), and the spread never goes
 below `min_spread`, so a zero-heavy count does not turn every 2 into an alarm, which is
-what mean and standard-deviation bounds do. A value must also differ from the median by
-`min_difference` in its own unit and be `min_ratio` times above (or `min_ratio_low` times
-below) the median. Two references, each needing enough values: the unit's own earlier
+what mean and standard-deviation bounds do. A value must also differ from the centre,
+exp(median of log(1 + value)) - 1, by `min_difference` in its own unit and be `min_ratio`
+times above (or `min_ratio_low` times below) it. That centre is not the median of the values
+when their count is even (the log of a mean of two is not the mean of their logs), so a
+message shows the plain median of the reference values it names, computed once per group
+in `reference_stats`. Two references, each needing enough values: the unit's own earlier
 periods (flows against the same half of other years, stocks against every earlier period),
 and its peers of the same unit type in the period. A flow is only flagged for being far
 *above* (extra zeros, the wrong unit): a commune that did little in a period is common, a
@@ -192,15 +195,25 @@ def reference_stats(reference: pd.DataFrame, keys: list[str], cfg: Outliers, min
     positive values (a zero is "nothing happened", neither an outlier nor a reference);
     only groups with at least `minimum` values.
 
+    For the messages: `value_median`, the plain median of those positive values (what
+    "trung vị" names; `median` is on the log scale and only scores), and `of_all`: whether
+    it is also the median of all the group's values, zeros included (as shown, to 2
+    decimals), so that a message says the zeros were left out only where that changed it.
+
     `pool` (a key column): the spread never goes below the median absolute deviation of
     all groups with the same `pool` value. Three or four periods of one unit cannot tell
     its spread (three close values by chance make any fourth an "outlier"); how much an
     indicator moves from period to period across all units can.
     """
-    ref = reference[reference["value"].astype("float64") > 0]
-    ref = ref.assign(y=np.log1p(ref["value"].astype("float64")))
+    value = reference["value"].astype("float64")
+    ref = reference[value > 0].assign(x=value[value > 0])
+    ref = ref.assign(y=np.log1p(ref["x"]))
     grouped = ref.groupby(keys)["y"]
-    stats = pd.DataFrame({"n": grouped.count(), "median": grouped.median()})
+    stats = pd.DataFrame({"n": grouped.count(), "median": grouped.median(),
+                          "value_median": ref.groupby(keys)["x"].median()})
+    known = reference[value.notna()].assign(x=value[value.notna()])
+    whole = known.groupby(keys)["x"].median().reindex(stats.index)
+    stats["of_all"] = whole.round(2).eq(stats["value_median"].round(2))
     ref = ref.join(stats["median"], on=keys)
     ref["dev"] = (ref["y"] - ref["median"]).abs()
     dev = ref.groupby(keys)["dev"]
@@ -217,8 +230,10 @@ def reference_stats(reference: pd.DataFrame, keys: list[str], cfg: Outliers, min
 
 
 def robust_scores(x: pd.Series, stats: pd.DataFrame) -> tuple[pd.Series, pd.Series]:
-    """(modified z, median) of each value of `x`, indexed like `stats`; NaN where the group
-    has too few reference values, or the value is not positive."""
+    """(modified z, centre) of each value of `x`, indexed like `stats`; NaN where the group
+    has too few reference values, or the value is not positive. The centre,
+    exp(median of log(1 + value)) - 1, is what `far` measures ratio and distance from; it is
+    not the median of the values when their count is even (messages show `value_median`)."""
     aligned = stats.reindex(x.index)
     x = x.astype("float64").where(x > 0)
     z = MAD_TO_Z * (np.log1p(x) - aligned["median"]) / aligned["spread"]
@@ -233,35 +248,54 @@ def _outliers(values, context: Context, catalogue: Catalogue, cfg: Outliers, at)
         return
     rows = rows.assign(unit_type=rows["unit_code"].map(context.unit_types))
     flows = {c for c, i in catalogue.indicators.items() if i.kind == "flow"}
-    value = rows["value"].astype("float64")
-    own_z, own_med = robust_scores(
-        pd.Series(value.to_numpy(), index=pd.MultiIndex.from_arrays(
-            [rows["unit_code"], rows["indicator"]])), own_stats)
-    peer_z, peer_med = robust_scores(
-        pd.Series(value.to_numpy(), index=pd.MultiIndex.from_arrays(
-            [rows["unit_type"], rows["indicator"]])), peer_stats)
+    x = rows["value"].astype("float64").to_numpy()
+    own_index = pd.MultiIndex.from_arrays([rows["unit_code"], rows["indicator"]])
+    peer_index = pd.MultiIndex.from_arrays([rows["unit_type"], rows["indicator"]])
+    own_z, own_centre = robust_scores(pd.Series(x, index=own_index), own_stats)
+    peer_z, peer_centre = robust_scores(pd.Series(x, index=peer_index), peer_stats)
     low = np.asarray(cfg.flows_below | ~rows["indicator"].isin(flows))
-    x = value.to_numpy()
-    rows = rows.assign(own_med=own_med.to_numpy(), peer_med=peer_med.to_numpy(),
-                       own=far(x, own_z.to_numpy(), own_med.to_numpy(), cfg, low),
-                       peer=far(x, peer_z.to_numpy(), peer_med.to_numpy(), cfg, low))
-    flagged = rows[rows["own"] | rows["peer"]]
-    for k, sheet, cell, v, own, om, peer, pm, kind in _rows(
-            flagged, "own", "own_med", "peer", "peer_med", "unit_type"):
+    rows = rows.assign(own=far(x, own_z.to_numpy(), own_centre.to_numpy(), cfg, low),
+                       peer=far(x, peer_z.to_numpy(), peer_centre.to_numpy(), cfg, low))
+    hit = (rows["own"] | rows["peer"]).to_numpy()
+    if not hit.any():
+        return
+    # what the messages show: the plain median of the reference values they name
+    flagged = rows[hit]
+    own_ref, peer_ref = own_stats.reindex(own_index[hit]), peer_stats.reindex(peer_index[hit])
+    flagged = flagged.assign(own_med=own_ref["value_median"].to_numpy(),
+                             own_all=own_ref["of_all"].to_numpy(),
+                             peer_med=peer_ref["value_median"].to_numpy(),
+                             peer_all=peer_ref["of_all"].to_numpy())
+    # flows are compared with the same half of earlier years only (`outlier_stats`)
+    own_flows = ("các kỳ 6 tháng đầu năm trước đây" if context.period.h1
+                 else "các kỳ cả năm trước đây")
+    for k, sheet, cell, v, indicator, own, om, oa, peer, pm, pa, kind in _rows(
+            flagged, "indicator", "own", "own_med", "own_all", "peer", "peer_med", "peer_all",
+            "unit_type"):
         reasons = []
         if own:
-            reasons.append(f"các kỳ trước của chính đơn vị (trung vị {vn_flexible(round(om, 2))})")
+            periods = own_flows if indicator in flows else "các kỳ trước"
+            reasons.append(f"{periods} của chính đơn vị ({_median_words(om, oa, 'các kỳ')})")
         if peer:
             reasons.append(f"các đơn vị cùng loại ({kind}) trong kỳ "
-                           f"(trung vị {vn_flexible(round(pm, 2))})")
+                           f"({_median_words(pm, pa, 'các đơn vị')})")
         at("R15", k, sheet, cell, v, f"Giá trị {vn_flexible(v)} khác xa " + " và ".join(reasons)
            + ". Hãy kiểm tra lại (gõ thừa, thiếu chữ số hoặc nhầm đơn vị?); nếu đúng thì không "
              "cần sửa.")
 
 
+def _median_words(median: float, all_values: bool, which: str) -> str:
+    """ "trung vị 12", or, where leaving the zeros out changed it, whose median it is."""
+    shown = vn_flexible(round(median, 2))
+    if all_values:
+        return f"trung vị {shown}"
+    return f"trung vị của {which} có số liệu khác 0: {shown}"
+
+
 def far(value: np.ndarray, z: np.ndarray, median: np.ndarray, cfg: Outliers,
         low: np.ndarray | bool = True) -> np.ndarray:
-    """Far enough to warn: robust score, ratio to the median and distance all agree.
+    """Far enough to warn: robust score, ratio to the centre (`median`, from `robust_scores`)
+    and distance all agree.
     `low`: whether a value far *below* the median counts too (per value or for all)."""
     with np.errstate(invalid="ignore", divide="ignore"):
         ratio = (1 + value) / (1 + median)

@@ -177,3 +177,79 @@ def test_r15_thresholds_are_configuration(catalogue, tmp_path):
     config.write_text("[R15]\nzz = 1\n", encoding="utf-8")
     with pytest.raises(ValueError, match="zz"):
         load(config)
+
+
+# A real case (2016, phường of Đồ Sơn) said "trung vị 1.886,2" where the median of the values
+# is 1.886,5: the score's centre, exp(median of log(1 + value)) - 1, is not the median of an
+# even count of values. The message shows the median; the score, and so what is flagged, stays.
+EVEN_PEERS = [1500.0, 1620.0, 1700.0, 1790.0, 1853.0, 1920.0, 2010.0, 2100.0, 2250.0, 2400.0]
+
+
+def _median_shown(message: str) -> str:
+    return message.split("trung vị ")[1].split(")")[0]
+
+
+def test_r15_message_shows_the_median_of_the_peers_values(catalogue):
+    from statistics import median
+
+    from pipelines.text import vn_flexible
+
+    ctx = _context({f"p{i}": v for i, v in enumerate(EVEN_PEERS)}, "TT03")
+    centre = np.expm1(np.median(np.log1p(EVEN_PEERS)))
+    assert vn_flexible(round(centre, 2)) == "1.886,2" and median(EVEN_PEERS) == 1886.5
+    # 9436 is 5.0005 times the centre plus one, 4.9997 times the median plus one: flagged
+    # by the score as before (min_ratio = 5), whatever the message shows
+    candidates = [1900.0, 9400.0, 9436.0, 9500.0, 160000.0, 150.0, 400.0]
+    flagged = {v: _r15(v, ctx, "TT03", catalogue) for v in candidates}
+    assert {v for v, f in flagged.items() if f} == {9436.0, 9500.0, 160000.0, 150.0}
+    for v in (9436.0, 9500.0, 160000.0, 150.0):
+        (f,) = flagged[v]
+        assert "các đơn vị cùng loại (xã) trong kỳ" in f.message
+        assert _median_shown(f.message) == vn_flexible(median(EVEN_PEERS)) == "1.886,5"
+
+
+def test_r15_message_shows_the_median_of_the_units_own_values(catalogue):
+    from statistics import median
+
+    from pipelines.text import vn_flexible
+
+    own = [1700.0, 1853.0, 1920.0, 2010.0]  # a stock: every earlier period is its history
+    earlier = [(str(2012 + n), "u", "TT05", v) for n, v in enumerate(own)]
+    ctx = _context({}, "TT05", earlier)
+    assert _r15(2500.0, ctx, "TT05", catalogue) == []
+    (f,) = _r15(9500.0, ctx, "TT05", catalogue)
+    assert "khác xa các kỳ trước của chính đơn vị (trung vị " in f.message
+    assert _median_shown(f.message) == vn_flexible(median(own)) == "1.886,5"
+
+
+def test_r15_says_the_zeros_were_left_out_only_where_that_changed_the_median(catalogue):
+    from statistics import median
+
+    from pipelines.text import vn_flexible
+
+    peers = EVEN_PEERS + [0.0] * 6  # six wards with nothing: not a reference
+    ctx = _context({f"p{i}": v for i, v in enumerate(peers)}, "TT03")
+    (f,) = _r15(9500.0, ctx, "TT03", catalogue)
+    assert median(peers) == 1660.0  # not what is shown, so the message says whose median
+    assert "(trung vị của các đơn vị có số liệu khác 0: 1.886,5)" in f.message
+    assert vn_flexible(median([v for v in peers if v > 0])) == "1.886,5"
+    # a zero that leaves the median where it is needs no words
+    earlier = [("2012", "u", "TT05", 0.0)] + [(str(y), "u", "TT05", 12.0) for y in (2013, 2014, 2015, 2016)]
+    (f,) = _r15(1200.0, _context({}, "TT05", earlier), "TT05", catalogue)
+    assert median([v for *_, v in earlier]) == 12.0
+    assert "các kỳ trước của chính đơn vị (trung vị 12)" in f.message
+
+
+def test_r15_names_the_periods_a_flow_is_compared_with(catalogue):
+    """A flow's history is the same half of earlier years: the message does not call the
+    median of the annual reports the median of every earlier period."""
+    earlier = ([(str(y), "u", "TT02", 500.0 + y - 2014) for y in (2014, 2015, 2016)]
+               + [(f"{y}-H1", "u", "TT02", 10.0) for y in (2014, 2015, 2016, 2017)])
+    (f,) = _r15(50_000.0, _context({}, "TT02", earlier), "TT02", catalogue)
+    assert "khác xa các kỳ cả năm trước đây của chính đơn vị (trung vị 501)" in f.message
+    half = history.Context.empty(parse_period("2017-H1"), {"u": "xã"})
+    half.earlier = pd.DataFrame([(f"{y}-H1", "u", "TT02", 200.0) for y in (2014, 2015, 2016)]
+                                + [(str(y), "u", "TT02", 3.0) for y in (2014, 2015, 2016)],
+                                columns=history.HISTORY_COLUMNS)
+    (f,) = _r15(20_000.0, half, "TT02", catalogue)
+    assert "khác xa các kỳ 6 tháng đầu năm trước đây của chính đơn vị (trung vị 200)" in f.message
