@@ -12,6 +12,10 @@ SYSTEM_TOOLS := soffice:libreoffice-calc-nogui chromium:chromium pdftotext:poppl
 # Libraries the program itself needs (library:Debian package): WeasyPrint writes the PDF
 # report with Pango. Often already there as a dependency of other packages, not always.
 SYSTEM_LIBS := libpango-1.0.so.0:libpango-1.0-0 libpangoft2-1.0.so.0:libpangoft2-1.0-0
+# Fonts the PDF report is set in (font file:Debian package): Liberation Serif, metric-compatible
+# with Times New Roman as Nghị định 30/2020/NĐ-CP wants; without it the PDF is set in DejaVu
+# Serif (matplotlib's copy) and says so. Detected by the file, installed with system-libs.
+SYSTEM_FONTS := /usr/share/fonts/truetype/liberation2/LiberationSerif-Regular.ttf:fonts-liberation2
 APT_INSTALL := apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
                --no-install-recommends
 
@@ -48,11 +52,14 @@ system-libs:
 	@missing=""; for pair in $(SYSTEM_LIBS); do \
 	  ldconfig -p 2>/dev/null | grep -q "$${pair%%:*}" || missing="$$missing $${pair#*:}"; \
 	done; \
+	for pair in $(SYSTEM_FONTS); do \
+	  [ -f "$${pair%%:*}" ] || missing="$$missing $${pair#*:}"; \
+	done; \
 	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
 	    echo "installing$$missing (for the PDF report)"; \
 	    ($(APT_INSTALL) $$missing >/dev/null) || echo "could not install$$missing"; \
-	  else echo "note: install$$missing (Pango) for the PDF report"; fi; \
+	  else echo "note: install$$missing (Pango, fonts) for the PDF report"; fi; \
 	fi
 
 test: $(STAMP) system-libs system-tools

@@ -23,24 +23,48 @@ RULE_SOURCES = ("pipelines/ingest.py", "pipelines/guard.py", "pipelines/ole.py",
                 "schemas/catalogue.py", "schemas/checks.py", "schemas/models.py",
                 "schemas/periods.py", "schemas/units.py")
 RULE_DATA = ("schemas/data",)
-NOT_RULES = {"schedules.toml"}  # when runs happen does not change what a check finds
+# What does not change what a check finds: when runs happen, and the report's own knowledge.
+NOT_RULES = frozenset({"schedules.toml", "report.toml", "official.toml"})
 
 
-# What the report depends on besides its input frames: the rendering code and templates.
-RENDER_SOURCES = ("pipelines/render.py", "pipelines/report_tables.py",
-                  "pipelines/report_charts.py", "pipelines/charts.py", "pipelines/narrative.py",
-                  "pipelines/summary_xlsx.py", "pipelines/pdf.py", "pipelines/text.py",
-                  "pipelines/findings.py", "pipelines/submissions.py", "pipelines/targets.py",
-                  "schemas/catalogue.py", "schemas/units.py", "schemas/periods.py")
+# What the report depends on besides its input frames: every module `render.py` imports,
+# directly or not, at the top or inside a function (found from the source, never kept by
+# hand), and the templates and data.
+RENDER_ENTRY = "pipelines/render.py"
 RENDER_DATA = ("schemas/data", "pipelines/templates")
+NOT_RENDER = frozenset({"schedules.toml"})
 
 
-def _version(sources: tuple[str, ...], folders: tuple[str, ...]) -> str:
+def imported_sources(entry: str) -> tuple[str, ...]:
+    """`entry` and every module of `pipelines` and `schemas` it imports, transitively."""
+    import ast
+
+    seen: set[str] = set()
+    todo = [entry]
+    while todo:
+        source = todo.pop()
+        if source in seen or not (ROOT / source).is_file():
+            continue
+        seen.add(source)
+        for node in ast.walk(ast.parse((ROOT / source).read_text(encoding="utf-8"))):
+            names = []
+            if isinstance(node, ast.Import):
+                names = [a.name for a in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+                names = [node.module] + [f"{node.module}.{a.name}" for a in node.names]
+            for name in names:
+                if name.split(".")[0] in ("pipelines", "schemas"):
+                    path = name.replace(".", "/")
+                    todo += [f"{path}.py", f"{path}/__init__.py"]
+    return tuple(sorted(seen))
+
+
+def _version(sources: tuple[str, ...], folders: tuple[str, ...], skip: frozenset[str]) -> str:
     digest = hashlib.sha256()
     files = [ROOT / p for p in sources]
     for folder in folders:
         files += sorted(p for p in (ROOT / folder).rglob("*")
-                        if p.is_file() and p.name not in NOT_RULES)
+                        if p.is_file() and p.name not in skip)
     for path in files:
         digest.update(str(path.relative_to(ROOT)).encode())
         digest.update(path.read_bytes())
@@ -50,13 +74,13 @@ def _version(sources: tuple[str, ...], folders: tuple[str, ...]) -> str:
 @lru_cache(maxsize=1)
 def rules_version() -> str:
     """A hash of every source and data file a check depends on."""
-    return _version(RULE_SOURCES, RULE_DATA)
+    return _version(RULE_SOURCES, RULE_DATA, NOT_RULES)
 
 
 @lru_cache(maxsize=1)
 def render_version() -> str:
     """A hash of every source, template and data file the report depends on."""
-    return _version(RENDER_SOURCES, RENDER_DATA)
+    return _version(imported_sources(RENDER_ENTRY), RENDER_DATA, NOT_RENDER)
 
 
 def frame_digest(frame) -> str:

@@ -72,12 +72,17 @@ CITY = "Toàn thành phố"  # the top level's row and reference line, unless to
 MISSING_TEXT = "không có số liệu"
 MISSING_NOTE = "Không có số liệu: chưa báo cáo hoặc biểu bị loại (không phải bằng 0)."
 INCOMPLETE_NOTE = "* Chưa đầy đủ: có đơn vị chưa báo cáo hoặc biểu bị loại, số liệu là cận dưới."
+# A rate or an average over the units that reported in full is no bound: its own note.
+RATE_INCOMPLETE_NOTE = ("* Chưa đầy đủ: có đơn vị chưa báo cáo hoặc biểu bị loại; tỷ lệ chỉ tính "
+                        "trên các đơn vị đã báo cáo đủ.")
 PART_MISSING_NOTE = ("* Thiếu số liệu một phần (không tính là 0, tổng chỉ cộng các phần có "
                      "số liệu): {}.")
 TREND_GAP_NOTE = ("Chỗ đường bị ngắt: kỳ đó không có số liệu (chưa báo cáo hoặc biểu bị "
                   "loại), không phải bằng 0.")
 TREND_INCOMPLETE_NOTE = ("Điểm rỗng, dấu *: chưa đầy đủ – có đơn vị chưa báo cáo hoặc biểu bị "
                          "loại, số liệu là cận dưới.")
+TREND_RATE_INCOMPLETE_NOTE = ("Điểm rỗng, dấu *: chưa đầy đủ – có đơn vị chưa báo cáo hoặc biểu "
+                              "bị loại; tỷ lệ chỉ tính trên các đơn vị đã báo cáo đủ.")
 SCALE_NOTE = "{} vẽ theo thang đo riêng."  # the top level's own panel (band chart)
 CITY_SCALE_NOTE = SCALE_NOTE.format(CITY)
 
@@ -380,7 +385,8 @@ def _with_unit(number: str, unit: str) -> str:
 
 def _bars_figure(values, *, title: str, xlabel: str, decimals: int, unit_suffix: str,
                  incomplete: Iterable[str], reference: float | None, reference_label: str,
-                 notes: Sequence[str] = (), split: int | None = None):
+                 notes: Sequence[str] = (), split: int | None = None,
+                 incomplete_note: str = INCOMPLETE_NOTE):
     """Ranked horizontal bars, largest on top, missing values listed last; `notes` go under
     the chart's own; `split` (a selection of the highest and lowest) draws a dotted line
     under that many bars."""
@@ -393,7 +399,7 @@ def _bars_figure(values, *, title: str, xlabel: str, decimals: int, unit_suffix:
     if len(missing):
         notes.append(MISSING_NOTE)
     if incomplete & set(names):
-        notes.append(INCOMPLETE_NOTE)
+        notes.append(incomplete_note)
     fig, ax = _new_figure(len(names), _note_lines(notes))
     ys = range(len(names))
     has_ref = reference is not None and reference == reference
@@ -431,26 +437,30 @@ def rate_bars(values: Mapping[str, float] | pd.Series, *, title: str, label: str
               unit: str = "%", reference: float | None = None,
               reference_label: str = CITY, incomplete: Iterable[str] = (),
               decimals: int = 2, save_as: Path | str | None = None,
-              notes: Sequence[str] = (), split: int | None = None) -> bytes:
+              notes: Sequence[str] = (), split: int | None = None,
+              incomplete_note: str = RATE_INCOMPLETE_NOTE) -> bytes:
     """A rate by district (index = district name), ranked, city value as a dashed line;
     `notes`, `split`: see `_bars_figure`."""
     suffix = "%" if unit == "%" else ""
     with _styled():
         fig = _bars_figure(values, title=title, xlabel=f"{label} ({unit})", decimals=decimals,
                            unit_suffix=suffix, incomplete=incomplete, reference=reference,
-                           reference_label=reference_label, notes=notes, split=split)
+                           reference_label=reference_label, notes=notes, split=split,
+                           incomplete_note=incomplete_note)
         return _export(fig, save_as)
 
 
 def sum_bars(values: Mapping[str, float] | pd.Series, *, title: str, label: str, unit: str,
              incomplete: Iterable[str] = (), decimals: int = 0,
              save_as: Path | str | None = None, notes: Sequence[str] = (),
-             split: int | None = None) -> bytes:
-    """A summed indicator by district (index = district name), ranked."""
+             split: int | None = None, incomplete_note: str = INCOMPLETE_NOTE) -> bytes:
+    """A summed indicator (or an average: `incomplete_note`) by district (index = district
+    name), ranked."""
     with _styled():
         fig = _bars_figure(values, title=title, xlabel=f"{label} ({unit})", decimals=decimals,
                            unit_suffix="", incomplete=incomplete, reference=None,
-                           reference_label="", notes=notes, split=split)
+                           reference_label="", notes=notes, split=split,
+                           incomplete_note=incomplete_note)
         return _export(fig, save_as)
 
 
@@ -468,8 +478,8 @@ def _criteria_figure(shares, *, title: str, incomplete: bool):
                      f"({vn_number(mean, 1)}%, đường nét đứt).")
     if len(missing):
         notes.append(MISSING_NOTE)
-    if incomplete:
-        notes.append(INCOMPLETE_NOTE)
+    if incomplete:  # shares of the communes that reported: no bound
+        notes.append(RATE_INCOMPLETE_NOTE)
     fig, ax = _new_figure(len(names), _note_lines(notes))
     for y, name in enumerate(names):
         v = s[name]
@@ -614,7 +624,7 @@ def _trend_data(points: pd.DataFrame) -> tuple[list[str], dict[str, np.ndarray]]
 
 
 def _trend_figure(points: pd.DataFrame, *, title: str, label: str, unit: str, decimals: int,
-                  incomplete: Iterable[tuple[str, str]]):
+                  incomplete: Iterable[tuple[str, str]], bound: bool = True):
     periods, series = _trend_data(points)
     names = list(series)
     n = len(periods)
@@ -627,7 +637,7 @@ def _trend_figure(points: pd.DataFrame, *, title: str, label: str, unit: str, de
     if any(np.isnan(v).any() for v in series.values()):
         notes.append(TREND_GAP_NOTE)
     if hollow:
-        notes.append(TREND_INCOMPLETE_NOTE)
+        notes.append(TREND_INCOMPLETE_NOTE if bound else TREND_RATE_INCOMPLETE_NOTE)
     legend_labels = [f"{s} ({MISSING_TEXT})" if np.isnan(v).all() else s
                      for s, v in series.items()]
     rows = _legend_rows(legend_labels)[1]
@@ -684,17 +694,18 @@ def _trend_figure(points: pd.DataFrame, *, title: str, label: str, unit: str, de
 
 def trend_lines(points: pd.DataFrame, *, title: str, label: str, unit: str, decimals: int = 0,
                 incomplete: Iterable[tuple[str, str]] = (),
-                save_as: Path | str | None = None) -> bytes:
+                save_as: Path | str | None = None, bound: bool = True) -> bytes:
     """An indicator over the periods on record (index = period labels in time order, used as
     given; columns = series, the first the city, drawn thick, dark and labelled; further
     ones, e.g. leading and lagging districts, thinner, lighter and dashed).
 
     A missing point is a gap in its line, never 0; the (period, series) pairs in
-    `incomplete` get a hollow marker, a ` *` on the city's value, and a note.
+    `incomplete` get a hollow marker, a ` *` on the city's value, and a note: a lower
+    bound when `bound` (a sum), else over the units that reported in full (a rate).
     """
     with _styled():
         fig = _trend_figure(points, title=title, label=label, unit=unit, decimals=decimals,
-                            incomplete=incomplete)
+                            incomplete=incomplete, bound=bound)
         return _export(fig, save_as)
 
 

@@ -28,7 +28,7 @@ from prefect import flow, task, unmapped
 from prefect.cache_policies import NO_CACHE
 from prefect.utilities.annotations import quote
 
-from pipelines import atomic, batches, cache, history, outputs, record, timings
+from pipelines import atomic, batches, cache, history, official, outputs, record, timings
 from pipelines.aggregate import aggregate
 from pipelines.artifacts import artifact_key, submissions_table, summary_markdown
 from pipelines.batches import FileToCheck
@@ -247,9 +247,10 @@ def render_outputs(period: str, out_dir: str, aggregates: pd.DataFrame, tables: 
                  if goals else ("no targets",))
         key = cache.render_key(
             period, str(pdf), date.today().isoformat(),  # the report says when it was made
+            f"min_coverage={get_settings().min_coverage}",  # which changes the sentences state
             *(cache.frame_digest(f) for f in (aggregates, tables["submissions"],
                                              tables["findings"], tables["completeness"], history)),
-            *aimed)
+            *aimed, official.fingerprint(get_settings().official_path))  # the heading, signer
         stamp = Path(out_dir) / ".render.json"
         before = _read_json(stamp)
         if (before.get("key") == key and before.get("paths")

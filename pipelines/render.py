@@ -32,10 +32,12 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 
-from pipelines import charts, report_charts
+from pipelines import charts, claims, compare, narrative, report_charts
+from pipelines import official
 from pipelines.atomic import write_text
 from pipelines.findings import RULES
 from pipelines.report_charts import MAX_DISTRICTS
+from pipelines.settings import get_settings
 from pipelines.report_tables import (  # noqa: F401  (re-exported: tests, summary workbook)
     CITY_ROW,
     MISSING,
@@ -46,17 +48,19 @@ from pipelines.report_tables import (  # noqa: F401  (re-exported: tests, summar
     Section,
     Values,
     _attained,
+    _basis,
     _change,
     _clean,
     _code_key,
     _districts,
     _is_flow,
-    _previous,
     _section,
+    _top_change,
     _unit_of,
     cat_label,
     fmt_value,
     in_sentence,
+    subject,
     value_fmt,
 )
 from pipelines.text import vn_number
@@ -70,8 +74,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 MAX_LISTED = 30  # at national scale: districts or files listed in the report, at most
-INCOMPLETE_NOTE = ("Chưa đầy đủ: có đơn vị chưa báo cáo hoặc biểu bị loại, số liệu là cận dưới "
-                   "(tỷ lệ và bình quân chỉ tính trên các đơn vị đã báo cáo đủ).")
+INCOMPLETE_NOTE = compare.INCOMPLETE_NOTE_ANY  # where sums, rates and averages stand together
 SEVERITY = {"error": "Lỗi", "warning": "Cảnh báo"}
 
 # City key figures: (title, codes, main text, detail text); `{n}` is codes[n] formatted.
@@ -93,7 +96,9 @@ KEY_FIGURES: tuple[tuple[str, tuple[str, ...], str, str], ...] = (
 
 
 def _key_figures(cat: Catalogue, values: Values, period: Period | None,
-                 history: dict[Period, Values], goals: dict[tuple[str, str], float]) -> list[dict]:
+                 history: dict[Period, Values], goals: dict[tuple[str, str], float],
+                 districts: dict[str, str], min_coverage: float) -> list[dict]:
+    registry = load_registry()
     out = []
     for title, codes, main, detail in KEY_FIGURES:
         if not all(c in cat.indicators or any(d.code == c for d in cat.derived)
@@ -101,12 +106,13 @@ def _key_figures(cat: Catalogue, values: Values, period: Period | None,
             continue
         pairs = [values.get("city", top_code(), c) for c in codes]
         texts = [fmt_value(v, value_fmt(c, cat)) for c, (v, _) in zip(codes, pairs)]
-        prev = _previous(period, history, _is_flow(codes[0], cat))
+        basis = _basis(period, history, codes[0], cat)
         change = None
-        if prev is not None:
-            cell = _change(pairs[0], history[prev].get("city", top_code(), codes[0]),
-                           value_fmt(codes[0], cat))
-            change = None if cell.missing else f"{cell.text} so với {in_sentence(prev.label)}"
+        if basis is not None:
+            sc = claims.scope(codes[0], cat, districts, registry, period)
+            ch = claims.change(subject(codes[0], cat), values, history[basis.period], basis, cat,
+                               sc, min_coverage)
+            change = _key_change(ch, value_fmt(codes[0], cat))
         target = None
         if (top_code(), codes[0]) in goals and period is not None:
             goal = goals[(top_code(), codes[0])]
@@ -120,6 +126,21 @@ def _key_figures(cat: Catalogue, values: Values, period: Period | None,
                     "incomplete": any(not k and not math.isnan(v) for v, k in pairs),
                     "change": change, "target": target})
     return out
+
+
+def _key_change(ch: claims.Change, fmt: str) -> str | None:
+    """A key figure's change, from the same claim as the sentences: over the districts
+    complete in both periods, which it names when fewer than all."""
+    k, n = len(ch.compared), len(ch.eligible)
+    if not ch.stated:
+        return (f"Không so sánh với {ch.basis.phrase}: chỉ {k}/{n} "
+                f"{narrative.having_data(ch.noun)} {ch.basis.both}")
+    cell = _top_change(ch, fmt)
+    if cell.missing:
+        return None
+    text = f"{cell.text} so với {ch.basis.phrase}"
+    return text if ch.full else (f"{text} (trên {k}/{n} {narrative.having_data(ch.noun)} "
+                                 f"{ch.basis.both})")
 
 
 def _targets_note(targets: "Targets | None", period: Period | None) -> dict | None:
@@ -271,15 +292,30 @@ def key_figures(period: str, aggregates: pd.DataFrame, *, history: pd.DataFrame 
     per = parse_period(period)
     agg = _clean(aggregates)
     goals = targets.of(per.year) if targets is not None else {}
-    return _key_figures(catalogue or load_catalogue(), Values(agg[agg["period"] == str(period)]),
-                        per, _history_values(history, per), goals)
+    agg = agg[agg["period"] == str(period)]
+    districts = _districts(agg, pd.DataFrame({"district_code": []}), per)
+    return _key_figures(catalogue or load_catalogue(), Values(agg), per,
+                        _history_values(history, per), goals, districts, _min_coverage(None))
+
+
+def _min_coverage(given: float | None) -> float:
+    """The share of districts complete in both periods below which no change is stated: as
+    given, else THONGKE_MIN_COVERAGE (settings), else `schemas/data/report.toml`."""
+    if given is not None:
+        return given
+    from pipelines.settings import get_settings
+    from schemas.report import load_report_spec
+
+    configured = get_settings().min_coverage
+    return load_report_spec().min_coverage if configured is None else configured
 
 
 def render_report(period: str, aggregates: pd.DataFrame, submissions: pd.DataFrame,
                   findings: pd.DataFrame, out_dir: Path, *, catalogue: Catalogue | None = None,
                   history: pd.DataFrame | None = None,
                   completeness: pd.DataFrame | None = None,
-                  targets: "Targets | None" = None, pdf: bool = True) -> dict[str, Path]:
+                  targets: "Targets | None" = None, pdf: bool = True,
+                  min_coverage: float | None = None) -> dict[str, Path]:
     """Write `bao_cao.html`, `bao_cao.pdf` (unless `pdf` is False), `tong_hop.xlsx` and
     `charts/*.png|svg` into `out_dir`. A PDF that cannot be made is logged and left out:
     the HTML and the workbook still stand."""
@@ -311,7 +347,8 @@ def render_report(period: str, aggregates: pd.DataFrame, submissions: pd.DataFra
         label_of=lambda c: cat_label(c, cat), unit_of=lambda c: _unit_of(c, cat),
         fmt_of=lambda c: value_fmt(c, cat), is_flow=lambda c: _is_flow(c, cat), chart_dir=chart_dir,
         top_label=registry.top_label)
-    sections = [_section(s, cat, values, districts, per, label, hist, None, goals)
+    share = _min_coverage(min_coverage)
+    sections = [_section(s, cat, values, districts, per, label, hist, None, goals, share)
                 for s in cat.sheets]
     subs = _submissions(submissions, districts)
     sent = {s["code"] for s in subs}
@@ -352,7 +389,10 @@ def render_report(period: str, aggregates: pd.DataFrame, submissions: pd.DataFra
             "made": date.today().strftime("%d/%m/%Y"),
             "top_name": registry.top_name, "top_label": registry.top_label,
             "top_in_sentence": in_sentence(registry.top_label),
-            "key_figures": _key_figures(cat, values, per, hist, goals), "sections": sections,
+            "key_figures": _key_figures(cat, values, per, hist, goals, districts, share),
+            "sections": sections,
+            "comparison_lines": compare.method_lines(per, hist, share,
+                                                     in_sentence(registry.top_label)),
             "submissions": files, "submissions_note": files_note, "n_submissions": len(subs),
             "findings": _findings_by_rule(findings),
             "not_sent": not_sent, "not_sent_text": _names_text(not_sent),
@@ -360,6 +400,7 @@ def render_report(period: str, aggregates: pd.DataFrame, submissions: pd.DataFra
             "incomplete_note": INCOMPLETE_NOTE, "n_findings": len(findings),
             "reporting": _reporting(completeness, large),
             "targets": _targets_note(targets, per),
+            "official": official.load(get_settings().official_path, made=date.today()),
         }
         html = _template("report.html.j2").render(**context)
         write_text(html_path, html)

@@ -182,9 +182,23 @@ def _decimals(code: str, inp: Inputs) -> int:
     return 0 if inp.fmt_of(code) == "int" else 2
 
 
+def _eligible(code: str, inp: Inputs) -> dict[str, str]:
+    """The districts that can have `code` (`claims.scope`): no bar for a quận on communes."""
+    from pipelines.claims import scope
+
+    return scope(code, inp.catalogue, inp.districts, inp.registry, inp.period).eligible
+
+
+def _bound(code: str, inp: Inputs) -> bool:
+    """Whether an incomplete value of `code` is a lower bound (a sum), not a rate or mean."""
+    from pipelines.compare import SUM, measure
+
+    return measure(code, inp.catalogue).shape == SUM
+
+
 def _by_district(code: str, inp: Inputs, values=None) -> dict[str, tuple[float, bool]]:
     values = values or inp.values
-    return {name: values.get("district", c, code) for c, name in inp.districts.items()}
+    return {name: values.get("district", c, code) for c, name in _eligible(code, inp).items()}
 
 
 def _lower_bounds(pairs: dict[str, tuple[float, bool]]) -> set[str]:
@@ -208,7 +222,9 @@ def _bars(spec: Bars, sheet, inp: Inputs, save_as: Path):
         png = charts.rate_bars(series, unit=unit, **common, reference_label=inp.top_label,
                                reference=inp.values.get("city", top_code(), spec.code)[0])
     else:
-        png = charts.sum_bars(series, unit=unit, decimals=_decimals(spec.code, inp), **common)
+        note = charts.INCOMPLETE_NOTE if _bound(spec.code, inp) else charts.RATE_INCOMPLETE_NOTE
+        png = charts.sum_bars(series, unit=unit, decimals=_decimals(spec.code, inp), **common,
+                              incomplete_note=note)
     return png, title
 
 
@@ -227,7 +243,7 @@ def _stack(spec: Stack, sheet, inp: Inputs, save_as: Path):
                                if not math.isnan(t - shown.get(n, math.nan)) else math.nan
                                for n, (t, _) in totals.items()}
         lowered |= _lower_bounds(totals)
-    parts = pd.DataFrame(columns).reindex(list(inp.districts.values()))
+    parts = pd.DataFrame(columns).reindex(list(_eligible(spec.codes[0], inp).values()))
     unit = inp.unit_of(spec.codes[0])
     label = sheet.title if spec.rest is None else inp.label_of(spec.rest[0])
     title = f"{label} theo quận, huyện – {inp.label}"
@@ -269,7 +285,7 @@ def _trend(spec: Trend, sheet, inp: Inputs, save_as: Path):
     title = f"{label} qua các kỳ báo cáo" + (" (cùng kỳ)" if flow else "")
     png = charts.trend_lines(points, title=title, label=label, unit=inp.unit_of(spec.code),
                              decimals=_decimals(spec.code, inp), incomplete=incomplete,
-                             save_as=save_as)
+                             save_as=save_as, bound=_bound(spec.code, inp))
     return png, title
 
 

@@ -22,21 +22,21 @@ from pathlib import Path
 
 import pandas as pd
 
-from pipelines import narrative, report_charts
+from pipelines import claims, compare, narrative, report_charts
 from pipelines.text import round_half_up, vn_number
 from schemas.catalogue import Catalogue
 from schemas.periods import Period
+from schemas.report import load_report_spec
 from schemas.units import load_registry, top_code, units_file
 
 MISSING = "–"
 CITY_ROW = "Toàn thành phố"  # the top level's row at Hải Phòng scale (`Registry.top_label`)
-# Content area -> its headline indicator: the one with the "change since" column, the
-# generated sentences and the target. An area not listed takes its first rate, else its
-# first indicator. Which charts each area gets: `report_charts.PLANS`.
-HEADLINES: dict[str, str] = {"TT": "TT_TL_GDVH", "NL": "NL_TONG", "AS": "AS01",
-                             "GN": "GN_TL_NGHEO", "NTM": "NTM_TL_XA_DAT", "VM": "VM_SO_DAT",
-                             "MH": "MH01", "GS": "GS_TL_GIAI_QUYET"}
+# Content area -> its headline indicator (`schemas/data/report.toml`): the one with the
+# "change since" column, the generated sentences and the target. An area not listed takes its
+# first rate, else its first indicator. Which charts each area gets: `report_charts.PLANS`.
+HEADLINES: dict[str, str] = load_report_spec().headlines
 CHART_ONLY = {"share_flag"}  # derived methods shown in the chart, not the table
+NARROW = "†"  # a change compared over fewer districts than all that can have the item
 
 @dataclass(frozen=True)
 class Column:
@@ -56,6 +56,7 @@ class Cell:
     complete: bool
     fmt: str = "int"  # how `text` shows the value (`fmt_value`)
     signed: bool = False  # a change: with its sign
+    narrow: bool = False  # a change compared over fewer districts than all (`NARROW`)
 
     @property
     def text(self) -> str:  # made when shown: at national scale most cells never are
@@ -104,6 +105,9 @@ class Section:
     charts: list[Chart] = field(default_factory=list)
     shown: list[Row] = field(default_factory=list)  # the report's rows: all, or a selection
     selection_note: str = ""  # which districts `shown` holds, when not all
+    without_line: str = ""  # the districts that cannot have the area's items (no row)
+    change_notes: list[str] = field(default_factory=list)  # how the change column compares
+    incomplete_note: str = ""  # what `*` means for this table's values
 
     @property
     def has_incomplete(self) -> bool:
@@ -143,12 +147,8 @@ def value_fmt(code: str, cat: Catalogue) -> str:
 
 def _is_flow(code: str, cat: Catalogue) -> bool:
     """Counts what happened during the period (compare H1 with H1, year with year)."""
-    if code in cat.indicators or "+" in code:
-        return all(cat.indicators[c].kind == "flow" for c in code.split("+"))
-    d = next((d for d in cat.derived if d.code == code), None)
-    if d is None or d.unit == "%" or not d.numerator:
-        return False
-    return all(_is_flow(c, cat) for c in (*d.numerator, *d.denominator))
+    m = compare.measure(code, cat)
+    return m.shape == compare.SUM and m.flow
 
 
 class Values:
@@ -235,16 +235,11 @@ def _provinces(path: Path | None) -> dict[str, str]:
     return out
 
 
-def _previous(period: Period | None, history: dict[Period, Values], flow: bool) -> Period | None:
-    """The period a value is compared with: "since last year". A flow compares with the
-    same half of an earlier year (H1 with H1, the year with the year); a stock or rate with
-    the latest earlier annual report (so the annual report of 2017 compares with 2016,
-    not with 2017's first half)."""
-    if period is None:
-        return None
-    earlier = [p for p in history
-               if p.sort_key < period.sort_key and (p.h1 == period.h1 if flow else not p.h1)]
-    return max(earlier, key=lambda p: p.sort_key, default=None)
+def _basis(period: Period | None, history: dict[Period, Values], code: str,
+           cat: Catalogue) -> compare.Basis | None:
+    """What `code`'s value is compared with (`compare.basis`: one decision for the whole
+    report)."""
+    return compare.basis(period, history, compare.measure(code, cat))
 
 
 def in_sentence(label: str) -> str:
@@ -257,39 +252,69 @@ def _cell(pair: tuple[float, bool], fmt: str) -> Cell:
 
 
 def _change(cur: tuple[float, bool], old: tuple[float, bool], fmt: str) -> Cell:
-    diff = cur[0] - old[0]  # NaN if either is missing
-    return Cell(diff, cur[1] and old[1], fmt, signed=True)
+    """A district's change: only between two complete values (else no number: a value that
+    misses some units is not compared)."""
+    if not (cur[1] and old[1]):
+        return Cell(math.nan, False, fmt, signed=True)
+    return Cell(cur[0] - old[0], True, fmt, signed=True)
+
+
+def _top_change(ch: claims.Change, fmt: str) -> Cell:
+    """The top level's change over the districts complete in both periods, marked when
+    those are fewer than all; no number when too few."""
+    if not ch.stated:
+        return Cell(math.nan, False, fmt, signed=True)
+    return Cell(ch.diff, True, fmt, signed=True, narrow=not ch.full)
+
+
+def subject(code: str, cat: Catalogue) -> claims.Subject:
+    return claims.Subject(code, cat_label(code, cat), _unit_of(code, cat), value_fmt(code, cat),
+                          compare.measure(code, cat), code in load_report_spec().lower_is_better)
 
 
 def _section(sheet, cat: Catalogue, values: Values, districts: dict[str, str],
              period: Period | None, label: str, history: dict[Period, Values],
-             inputs: "report_charts.Inputs | None", targets: dict[tuple[str, str], float]
-             ) -> Section:
+             inputs: "report_charts.Inputs | None", targets: dict[tuple[str, str], float],
+             min_coverage: float | None = None) -> Section:
+    spec = load_report_spec()
+    share = spec.min_coverage if min_coverage is None else min_coverage
     cols = [Column(i.code, i.label, i.unit, value_fmt(i.code, cat))
             for i in sheet.indicators if i.summable]
     cols += [Column(d.code, d.label, d.unit, value_fmt(d.code, cat)) for d in cat.derived
              if d.sheet == sheet.key and d.method not in CHART_ONLY]
-    headline = HEADLINES.get(sheet.key)
+    headline = spec.headlines.get(sheet.key)
     if headline not in {c.code for c in cols}:
         rates = [c for c in cols if c.fmt == "rate"]
         headline = rates[0].code if rates else cols[0].code if cols else None
     sec = Section(sheet.key, sheet.display_name, sheet.title, cols, [], headline=headline)
+    registry = load_registry()
+    sc = claims.scope(headline or (cols[0].code if cols else ""), cat, districts,
+                      registry if period is not None else None, period) if cols else None
+    members = sc.eligible if sc is not None else districts
+    sec.without_line = sc.without_line if sc is not None else ""
     hfmt = value_fmt(headline, cat) if headline else "int"
-    prev = _previous(period, history, _is_flow(headline, cat)) if headline else None
-    if prev is not None:
-        sec.change_header = f"{cat_label(headline, cat)}: thay đổi so với {in_sentence(prev.label)}"
+    basis = _basis(period, history, headline, cat) if headline else None
+    top_change = None
+    if basis is not None:
+        sec.change_header = f"{cat_label(headline, cat)}: thay đổi so với {basis.phrase}"
         sec.change_fmt = hfmt
+        top_change = claims.change(subject(headline, cat), values, history[basis.period], basis,
+                                   cat, sc, share)
+        sec.change_notes = _change_notes(top_change, registry.top_label)
+    if headline:
+        sec.incomplete_note = compare.incomplete_note(compare.measure(headline, cat))
     aimed = headline is not None and any(i == headline for _, i in targets)
     if aimed and period is not None:
         sec.target_header = f"Mục tiêu năm {period.year}: {cat_label(headline, cat)}"
-    members = [("district", code, name, False) for code, name in districts.items()]
-    top = ("city", top_code(), load_registry().top_label, True)
-    for level, code, name, total in [*members, top]:
+    rows = [("district", code, name, False) for code, name in members.items()]
+    top = ("city", top_code(), registry.top_label, True)
+    for level, code, name, total in [*rows, top]:
         change = target = None
         attained = ""
-        if prev is not None:
-            change = _change(values.get(level, code, headline),
-                             history[prev].get(level, code, headline), hfmt)
+        if basis is not None:
+            change = (_top_change(top_change, hfmt) if total else
+                      _change(values.get(level, code, headline),
+                              history[basis.period].get(level, code, headline), hfmt))
         if aimed:
             goal = targets.get((code, headline), math.nan)
             target = Cell(goal, True, hfmt)
@@ -298,11 +323,27 @@ def _section(sheet, cat: Catalogue, values: Values, districts: dict[str, str],
         sec.rows.append(Row(code, name, cells, total, change, target, attained))
     sec.shown, sec.selection_note = _shown(sec, values, hfmt, cat)
     if headline:
-        sec.sentences = _sentences(sec, cat, values, districts, history, prev, hfmt)
+        sec.sentences = _sentences(sec, cat, values, districts, history, period, sc, share,
+                                   top_change)
     if inputs is not None:
         plan = report_charts.plan_for(sheet.key, headline, hfmt)
         sec.charts = [Chart(d.name, d.uri, d.alt) for d in report_charts.draw(sheet, plan, inputs)]
     return sec
+
+
+def _change_notes(ch: claims.Change, top_label: str) -> list[str]:
+    """Under the table: how its change column compares (from the same claim as the sentence)."""
+    notes = [f"Cột thay đổi: so với {ch.basis.phrase}; quận, huyện chưa đủ số liệu ở một trong "
+             f"hai kỳ không được so sánh ({MISSING})."]
+    k, n = len(ch.compared), len(ch.eligible)
+    if not ch.stated:
+        notes.append(f"Dòng {top_label}: không so sánh, chỉ {k}/{n} "
+                     f"{narrative.having_data(ch.noun)} {ch.basis.both} (cần ít nhất {ch.needed}).")
+    elif not ch.full:
+        notes.append(f"{NARROW} Dòng {top_label}: so sánh trên {k}/{n} "
+                     f"{narrative.having_data(ch.noun)} {ch.basis.both} (trừ "
+                     f"{narrative.names(ch.left_out)}).")
+    return notes
 
 
 def _shown(sec: Section, values: Values, fmt: str, cat: Catalogue) -> tuple[list[Row], str]:
@@ -331,7 +372,7 @@ def _attained(actual: tuple[float, bool], goal: float, code: str) -> str:
     value, complete = actual
     if math.isnan(goal) or math.isnan(value):
         return ""
-    lower = code in narrative.LOWER_IS_BETTER
+    lower = code in load_report_spec().lower_is_better
     met = value <= goal if lower else value >= goal
     if not complete and not (met and not lower):  # a lower bound proves only "at least"
         return ""
@@ -339,19 +380,42 @@ def _attained(actual: tuple[float, bool], goal: float, code: str) -> str:
 
 
 def _sentences(sec: Section, cat: Catalogue, values: Values, districts: dict[str, str],
-               history: dict[Period, Values], prev: Period | None, fmt: str) -> list[str]:
-    code = sec.headline
-    col = next((c for c in sec.columns if c.code == code), None)
-    ind = narrative.Indicator(code, cat_label(code, cat), col.unit if col else "", fmt == "rate")
-    show = lambda v, signed: fmt_value(v, fmt, signed)  # noqa: E731
-    current = {n: values.get("district", c, code) for c, n in districts.items()}
-    before = ({n: history[prev].get("district", c, code) for c, n in districts.items()}
-              if prev is not None else None)
-    out = narrative.sentences(
-        ind, values.get("city", top_code(), code), current, show,
-        previous_city=history[prev].get("city", top_code(), code) if prev is not None else None,
-        previous=before, previous_label=in_sentence(prev.label) if prev is not None else "",
-        top_label=load_registry().top_label)
+               history: dict[Period, Values], period: Period | None, sc: "claims.Scope",
+               share: float,
+               top_change: "claims.Change | None") -> list[str]:
+    """The area's sentences, each from a claim: the headline's level and change, its ranking
+    and largest movers; then each further indicator of `report.toml` (`also`), ranked by its
+    rate too where one is defined; then the NTM criteria met least."""
+    spec = load_report_spec()
+    registry = load_registry()
+    out = []
+    for n, code in enumerate((sec.headline, *spec.also.get(sec.key, ()))):
+        s = subject(code, cat)
+        show = lambda v, signed, f=s.fmt: fmt_value(v, f, signed)  # noqa: E731
+        own = sc if n == 0 else claims.scope(code, cat, districts,
+                                             registry if period is not None else None, period)
+        basis = _basis(period, history, code, cat)
+        change = top_change if n == 0 else (
+            claims.change(s, values, history[basis.period], basis, cat, own, share)
+            if basis is not None else None)
+        lvl = claims.level(s, values, top_code(), registry.top_label, own)
+        if n > 0 and math.isnan(lvl.value):
+            continue  # a further indicator nobody reported: no sentence
+        out.append(narrative.city_sentence(lvl, show, change))
+        ranked = claims.ranking(s, values, own)
+        if ranked is not None:
+            out.append(narrative.ranking_sentence(ranked, show))
+        rate = spec.rank_rates.get(code)
+        if rate is not None:
+            rfmt = "rate" if rate.unit == "%" else "mean"
+            by = claims.ranking(s, values, own, by=rate.label, by_fmt=rfmt,
+                                rate_of=(rate.per, rate.scale))
+            if by is not None:
+                out.append(narrative.ranking_sentence(by, lambda v, signed: fmt_value(v, rfmt, signed)))
+        if basis is not None:
+            moved = claims.movers(s, values, history[basis.period], basis, own)
+            if moved is not None:
+                out.append(narrative.movers_sentence(moved, show))
     shares = _criteria_shares(sec.key, cat, values)
     if shares:
         lagging = narrative.lagging_criteria_sentence(shares, lambda v, s: fmt_value(v, "rate", s))

@@ -10,6 +10,8 @@ import os
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+from schemas.report import parse_share
+
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -24,6 +26,12 @@ class Settings:
     file_workers: int | None = None  # processes that check files (None: automatic, 0: none)
     pdf: bool = True  # write bao_cao.pdf (THONGKE_PDF=0 leaves it out: faster test runs)
     lock_timeout: float = 600.0  # seconds a run waits for another run of the same period
+    # the report states a change only over at least this share of the districts complete in
+    # both periods (None: schemas/data/report.toml)
+    min_coverage: float | None = None
+    # the report's issuing body, recipients and signer (None: schemas/data/official.toml;
+    # pipelines/official.py)
+    official_path: Path | None = None
 
     @property
     def record_path(self) -> Path:
@@ -48,5 +56,9 @@ def get_settings(**overrides) -> Settings:
                       else None),
         pdf=env.get("THONGKE_PDF", "1").strip().lower() not in ("0", "false", "no", "off"),
         lock_timeout=float(env.get("THONGKE_LOCK_TIMEOUT", 600)),
+        min_coverage=(parse_share(env["THONGKE_MIN_COVERAGE"])
+                      if env.get("THONGKE_MIN_COVERAGE", "").strip() else None),
+        official_path=(Path(env["THONGKE_OFFICIAL"]) if env.get("THONGKE_OFFICIAL", "").strip()
+                       else None),
     )
     return s.with_overrides(**overrides)

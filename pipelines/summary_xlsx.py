@@ -123,6 +123,8 @@ def _number(ws, row: int, col: int, cell: "Cell", fmt: str, *, bold: bool = Fals
                    number_format=";".join(f'{part}"*"' for part in fmt.split(";")),
                    fill=INCOMPLETE_FILL, font=FONTS[bold, True])
         return True
+    if getattr(cell, "narrow", False):  # a change over fewer districts than all: `†`
+        fmt = ";".join(f'{part}"†"' for part in fmt.split(";"))
     styles.put(c, ("number", fmt, bold), border=border, number_format=fmt, font=FONTS[bold, False])
     return False
 
@@ -174,8 +176,12 @@ def _area_sheet(ws, sec: "Section", period_label: str, incomplete_note: str,
             styles.put(c, ("attained", r.total), border=TOTAL_BORDER if r.total else BOX,
                        alignment=CENTER)
     notes = ["–: không có số liệu (chưa báo cáo hoặc biểu bị loại; không phải bằng 0)."]
+    if sec.without_line:
+        notes.insert(0, sec.without_line)
     if marked:
-        notes.append(f"Ô nền xám, chữ nghiêng, dấu *: {incomplete_note}")
+        notes.append(f"Ô nền xám, chữ nghiêng, dấu *: {sec.incomplete_note or incomplete_note}")
+    notes += [line.replace("†", "(†)", 1) if line.startswith("†") else line
+              for line in sec.change_notes]
     if sec.change_header and sec.change_fmt == "rate":
         notes.append("Thay đổi của tỷ lệ tính bằng điểm phần trăm.")
     if any(c.fmt == "rate" for c in sec.columns):

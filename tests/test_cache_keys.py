@@ -50,3 +50,41 @@ def test_check_key_changes_with_every_reader_limit():
                          ("max_file_mb", 10.0), ("max_rows", 100), ("max_unpacked_mb", 50.0)):
         assert check_key_of(**{**base, field: other}) != key, field
     assert check_key_of(**base) == key
+
+
+def test_the_render_version_covers_every_module_the_report_imports():
+    """Found from the source, imports inside functions included: a change to any of them
+    leaves no stale report standing on a rerun (xlsx.py and completeness.py were missed by
+    the hand-kept list once)."""
+    import ast
+
+    from pipelines.cache import ROOT, imported_sources
+
+    sources = set(imported_sources("pipelines/render.py"))
+    for needed in ("pipelines/xlsx.py", "pipelines/completeness.py", "pipelines/claims.py",
+                   "pipelines/compare.py", "pipelines/narrative.py", "pipelines/pdf.py",
+                   "schemas/report.py", "pipelines/summary_xlsx.py"):
+        assert needed in sources, needed
+    for source in sources:  # closed: whatever a listed module imports is listed
+        tree = ast.parse((ROOT / source).read_text(encoding="utf-8"))
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ImportFrom) and node.module and not node.level \
+                    and node.module.split(".")[0] in ("pipelines", "schemas"):
+                path = node.module.replace(".", "/")
+                assert f"{path}.py" in sources or f"{path}/__init__.py" in sources, (source, path)
+
+
+def test_the_report_knowledge_is_not_part_of_the_rules_version(tmp_path, monkeypatch):
+    """report.toml changes the report, not what a check finds: checks stay cached."""
+    from pipelines import cache
+
+    root = tmp_path
+    (root / "schemas" / "data").mkdir(parents=True)
+    (root / "schemas" / "data" / "indicators.csv").write_text("a")
+    (root / "schemas" / "data" / "report.toml").write_text("x = 1")
+    monkeypatch.setattr(cache, "ROOT", root)
+    rules = cache._version((), cache.RULE_DATA, cache.NOT_RULES)
+    render = cache._version((), cache.RENDER_DATA[:1], cache.NOT_RENDER)
+    (root / "schemas" / "data" / "report.toml").write_text("x = 2")
+    assert cache._version((), cache.RULE_DATA, cache.NOT_RULES) == rules
+    assert cache._version((), cache.RENDER_DATA[:1], cache.NOT_RENDER) != render

@@ -18,12 +18,14 @@ import shutil
 import subprocess
 import sys
 import time
+from html import unescape
 from html.parser import HTMLParser
 from pathlib import Path
 
 import pandas as pd
 import pytest
 
+from pipelines import pdf as pdf_module
 from pipelines.pdf import PdfError, layout, write_pdf
 from pipelines.render import render_report
 from schemas.catalogue import load_catalogue
@@ -41,6 +43,11 @@ CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 needs_poppler = pytest.mark.skipif(not (shutil.which("pdftotext") and shutil.which("pdffonts")),
                                    reason="pdftotext/pdffonts not installed (Debian poppler-utils; "
                                           "`make system-tools`)")
+LIBERATION = Path("/usr/share/fonts/truetype/liberation2")  # where Debian puts it
+needs_liberation = pytest.mark.skipif(
+    not all((LIBERATION / f).is_file() for f, _, _ in pdf_module.LIBERATION_FILES),
+    reason="Liberation Serif not installed (Debian fonts-liberation2; `make system-libs`): the "
+           "PDF is set in DejaVu Serif")
 needs_chromium = pytest.mark.skipif(CHROMIUM is None, reason="chromium not installed (Debian "
                                                              "chromium; `make system-tools`)")
 
@@ -225,39 +232,65 @@ def test_pdf_keeps_vietnamese_text(report, pdf_text, html_parts):
     assert not [r.getMessage() for r in report["logged"] if r.levelno >= logging.WARNING]
 
 
-@needs_poppler
-def test_pdf_fonts_are_dejavu_and_embedded(report):
-    lines = _run("pdffonts", str(report["pdf"])).splitlines()[2:]
-    assert lines
-    for line in lines:
-        assert "DejaVu" in line.split()[0], line
-        cols = line.split()
-        assert cols[-5] == "yes", line  # emb (then sub, uni, object, generation)
+def _fonts(pdf: Path) -> list[tuple[str, str]]:
+    """Each font of a PDF: (name without the subset tag, embedded yes/no)."""
+    return [(ln.split()[0].split("+")[-1], ln.split()[-5])  # emb (then sub, uni, object, gen)
+            for ln in _run("pdffonts", str(pdf)).splitlines()[2:]]
+
+
+def _words(pdf: Path) -> list[list[tuple[float, float, float, float, str]]]:
+    """Per page, each word with its box in points from the top left: (x0, y0, x1, y1, text)."""
+    out = []
+    for page in re.findall(r"<page .*?</page>", _run("pdftotext", "-bbox", str(pdf), "-"), re.S):
+        out.append([(float(a), float(b), float(c), float(d), unescape(t)) for a, b, c, d, t in
+                    re.findall(r'<word xMin="([\d.]+)" yMin="([\d.]+)" xMax="([\d.]+)" '
+                               r'yMax="([\d.]+)">(.*?)</word>', page)])
+    return out
 
 
 @needs_poppler
-def test_pdf_pages_are_numbered(report, pdf_text):
+@needs_liberation
+def test_pdf_fonts_are_liberation_serif_and_embedded(report):
+    fonts = _fonts(report["pdf"])
+    assert {name for name, _ in fonts} == {"Liberation-Serif", "Liberation-Serif-Bold",
+                                           "Liberation-Serif-Italic",
+                                           "Liberation-Serif-Bold-Italic"}, fonts
+    assert all(emb == "yes" for _, emb in fonts), fonts
+
+
+@needs_poppler
+def test_pdf_pages_are_numbered_at_the_top_from_the_second(report, pdf_text):
+    """Nghị định 30/2020/NĐ-CP: the page number centred at the top, none on the first page."""
     n = report["pages"]
     assert n > 1
     assert int(re.search(r"Pages:\s+(\d+)", _run("pdfinfo", str(report["pdf"])))[1]) == n
-    assert "Trang 1/" in pdf_text["all"]
-    for i, page in enumerate(pdf_text["layout"], start=1):
-        assert f"Trang {i}/{n}" in page
+    first = [ln.strip() for ln in pdf_text["layout"][0].splitlines() if ln.strip()]
+    assert not re.fullmatch(r"\d+", first[0]), first[0]
+    for i, page in enumerate(pdf_text["layout"][1:], start=2):
+        lines = [ln for ln in page.splitlines() if ln.strip()]
+        assert lines[0].strip() == str(i), lines[0]
+    # centred over the text (margins 30 mm left, 15 mm right), above it
+    mm = 72 / 25.4
+    centre = (30 * mm + (210 - 15) * mm) / 2
+    words = _words(report["pdf"])
+    for i, page in enumerate(words[1:], start=2):
+        number = next(w for w in page if w[4] == str(i))
+        assert abs((number[0] + number[2]) / 2 - centre) < 2, number
+        assert number[3] < 20 * mm and number[3] == min(w[3] for w in page), number
 
 
 @needs_poppler
-def test_each_area_starts_a_page_under_a_running_header(report, pdf_text):
+def test_each_area_starts_a_page_over_a_running_footer(report, pdf_text):
     layout = pdf_text["layout"]
-    first_lines = [[ln.strip() for ln in page.splitlines() if ln.strip()][:2] for page in layout]
+    pages = [[ln.strip() for ln in page.splitlines() if ln.strip()] for page in layout]
     starts: dict[str, int] = {}
-    for i, lines in enumerate(first_lines[1:], start=2):
-        header, body = lines
-        assert header.startswith(f"{TITLE} – Năm {PERIOD}"), header  # the report and period
+    for i, lines in enumerate(pages[1:], start=2):
+        body, footer = lines[1], lines[-1]
+        assert footer.startswith(f"{TITLE} – Năm {PERIOD}"), footer  # the report and period
         starts.setdefault(body, i)
     for heading in [*_areas(), REPORTING]:
         assert heading in starts, f"{heading} does not start a page"
-        header = first_lines[starts[heading] - 1][0]
-        assert header.endswith(heading)  # the running header names the area
+        assert pages[starts[heading] - 1][-1].endswith(heading)  # the footer names the area
     assert sorted(starts[h] for h in _areas()) == [starts[h] for h in _areas()]
     # the contents on the first page give those pages
     contents = {m[1].strip(): int(m[2]) for m in
@@ -313,7 +346,7 @@ def test_importing_the_module_does_not_load_weasyprint():
 
 @needs_poppler
 def test_pdf_does_not_need_fonts_installed(tmp_path):
-    """On a machine without a single font, the PDF still has every glyph, from matplotlib."""
+    """Without a single font configured, the PDF still has every glyph, from its own files."""
     conf = tmp_path / "fonts.conf"
     conf.write_text('<?xml version="1.0"?><!DOCTYPE fontconfig SYSTEM "fonts.dtd">'
                     f"<fontconfig><cachedir>{tmp_path / 'cache'}</cachedir></fontconfig>")
@@ -327,10 +360,11 @@ def test_pdf_does_not_need_fonts_installed(tmp_path):
                          text=True, timeout=120)
     assert run.returncode == 0, run.stderr
     assert "notdef" not in run.stderr
-    fonts = _run("pdffonts", str(pdf)).splitlines()[2:]
-    names = {ln.split()[0].split("+")[-1] for ln in fonts}  # regular, bold, oblique
-    assert len(names) == 3 and all(n.startswith("DejaVu-Sans") for n in names), names
-    assert all(ln.split()[-5] == "yes" for ln in fonts)
+    fonts = _fonts(pdf)
+    names = {name for name, _ in fonts}  # regular, bold, italic
+    family = "Liberation-Serif" if pdf_module.face().family == "Liberation Serif" else "DejaVu-Serif"
+    assert len(names) == 3 and all(n.startswith(family) for n in names), names
+    assert all(emb == "yes" for _, emb in fonts)
     assert words in " ".join(_run("pdftotext", str(pdf), "-").split())
 
 
@@ -509,8 +543,11 @@ def test_printing_from_chromium_gives_numbered_a4_pages(in_browser, tmp_path):
     info = _run("pdfinfo", str(pdf))
     assert "(A4)" in info
     n = int(re.search(r"Pages:\s+(\d+)", info)[1])
-    text = _run("pdftotext", "-layout", str(pdf), "-")
-    assert n > 1 and f"Trang 1/{n}" in text and f"Trang {n}/{n}" in text
+    pages = _run("pdftotext", "-layout", str(pdf), "-").split("\f")[:n]
+    assert n > 1
+    for i, page in enumerate(pages[1:], start=2):  # the number at the top, from page 2
+        assert page.split()[0] == str(i), page[:200]
+    text = "\n".join(pages)
     # the <title> that WeasyPrint reads for its running header stays hidden in a browser
     assert f"{TITLE} – Năm {PERIOD}" not in text
 
