@@ -252,7 +252,7 @@ def _reporting(frame: pd.DataFrame | None, large: bool = False) -> dict | None:
              "sheets": f"{r.sheets_accepted}/{r.sheets_expected}" if r.sheets_expected else "–"}
             for r in districts.itertuples(index=False)]
     city = frame[frame["level"] == "city"].iloc[0]
-    rate = lambda v: "–" if pd.isna(v) else f"{vn_number(v, 1)} %"  # noqa: E731
+    rate = lambda v: "–" if pd.isna(v) else f"{vn_number(v, 1)}\u00a0%"  # noqa: E731  (no break)
     return {"rows": rows, "note": note, "deadline": day(city["deadline"]),
             "expected": int(city["expected"]),
             "received": int(city["received"]), "on_time": int(city["on_time"]),
