@@ -53,6 +53,11 @@ def having_data(noun: str) -> str:
     return f"{noun} và đủ số liệu" if " có " in noun else f"{noun} có đủ số liệu"
 
 
+def coverage(c: Change) -> str:
+    """`14/15 quận, huyện có đủ số liệu cả hai năm`: who a change is computed over."""
+    return f"{len(c.compared)}/{len(c.eligible)} {having_data(c.noun)} {c.basis.both}"
+
+
 def show_percent(value: float) -> str:
     return f"{vn_number(value, 1)}%"
 
@@ -92,10 +97,9 @@ def _direction(diff: float, s: Subject, show: Show) -> str:
 def change_text(c: Change, show: Show) -> str:
     """What follows the level: the change over the districts complete in both periods."""
     s = c.subject
-    k, n = len(c.compared), len(c.eligible)
     if not c.stated:
-        return (f". Không nêu thay đổi so với {c.basis.phrase}: chỉ {k}/{n} "
-                f"{having_data(c.noun)} {c.basis.both} (cần ít nhất {c.needed})")
+        return (f". Không nêu thay đổi so với {c.basis.phrase}: chỉ {coverage(c)} "
+                f"(cần ít nhất {c.needed})")
     diff = c.diff
     if round(diff, 2) == 0 or show(abs(diff), True).lstrip("+−") == show(0.0, True):
         moved = "không đổi"
@@ -108,8 +112,8 @@ def change_text(c: Change, show: Show) -> str:
     way = "lên" if diff > 0 else "xuống" if diff < 0 else "và vẫn là"
     span = (f"từ {show(c.before, False)} {way} {with_unit(show(c.now, False), s)}"
             if way != "và vẫn là" else f"vẫn là {with_unit(show(c.now, False), s)}")
-    return (f". So sánh trên {k}/{n} {having_data(c.noun)} {c.basis.both} (trừ "
-            f"{names(c.left_out)}): {moved} so với {c.basis.phrase}, {span}")
+    return (f". So sánh trên {coverage(c)} (trừ {names(c.left_out)}): {moved} so với "
+            f"{c.basis.phrase}, {span}")
 
 
 def city_sentence(level: Level, show: Show, change: Change | None = None) -> str:

@@ -131,16 +131,13 @@ def _key_figures(cat: Catalogue, values: Values, period: Period | None,
 def _key_change(ch: claims.Change, fmt: str) -> str | None:
     """A key figure's change, from the same claim as the sentences: over the districts
     complete in both periods, which it names when fewer than all."""
-    k, n = len(ch.compared), len(ch.eligible)
     if not ch.stated:
-        return (f"Không so sánh với {ch.basis.phrase}: chỉ {k}/{n} "
-                f"{narrative.having_data(ch.noun)} {ch.basis.both}")
+        return f"Không so sánh với {ch.basis.phrase}: chỉ {narrative.coverage(ch)}"
     cell = _top_change(ch, fmt)
     if cell.missing:
         return None
     text = f"{cell.text} so với {ch.basis.phrase}"
-    return text if ch.full else (f"{text} (trên {k}/{n} {narrative.having_data(ch.noun)} "
-                                 f"{ch.basis.both})")
+    return text if ch.full else f"{text} (trên {narrative.coverage(ch)})"
 
 
 def _targets_note(targets: "Targets | None", period: Period | None) -> dict | None:
@@ -386,7 +383,6 @@ def render_report(period: str, aggregates: pd.DataFrame, submissions: pd.DataFra
         files, files_note = _files_shown(subs, large)
         context = {
             "period": str(period), "period_label": label,
-            "made": date.today().strftime("%d/%m/%Y"),
             "top_name": registry.top_name, "top_label": registry.top_label,
             "top_in_sentence": in_sentence(registry.top_label),
             "key_figures": _key_figures(cat, values, per, hist, goals, districts, share),

@@ -335,13 +335,11 @@ def _change_notes(ch: claims.Change, top_label: str) -> list[str]:
     """Under the table: how its change column compares (from the same claim as the sentence)."""
     notes = [f"Cột thay đổi: so với {ch.basis.phrase}; quận, huyện chưa đủ số liệu ở một trong "
              f"hai kỳ không được so sánh ({MISSING})."]
-    k, n = len(ch.compared), len(ch.eligible)
     if not ch.stated:
-        notes.append(f"Dòng {top_label}: không so sánh, chỉ {k}/{n} "
-                     f"{narrative.having_data(ch.noun)} {ch.basis.both} (cần ít nhất {ch.needed}).")
+        notes.append(f"Dòng {top_label}: không so sánh, chỉ {narrative.coverage(ch)} (cần ít "
+                     f"nhất {ch.needed}).")
     elif not ch.full:
-        notes.append(f"{NARROW} Dòng {top_label}: so sánh trên {k}/{n} "
-                     f"{narrative.having_data(ch.noun)} {ch.basis.both} (trừ "
+        notes.append(f"{NARROW} Dòng {top_label}: so sánh trên {narrative.coverage(ch)} (trừ "
                      f"{narrative.names(ch.left_out)}).")
     return notes
 

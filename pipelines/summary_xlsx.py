@@ -123,7 +123,7 @@ def _number(ws, row: int, col: int, cell: "Cell", fmt: str, *, bold: bool = Fals
                    number_format=";".join(f'{part}"*"' for part in fmt.split(";")),
                    fill=INCOMPLETE_FILL, font=FONTS[bold, True])
         return True
-    if getattr(cell, "narrow", False):  # a change over fewer districts than all: `†`
+    if cell.narrow:  # a change over fewer districts than all: `†`
         fmt = ";".join(f'{part}"†"' for part in fmt.split(";"))
     styles.put(c, ("number", fmt, bold), border=border, number_format=fmt, font=FONTS[bold, False])
     return False
