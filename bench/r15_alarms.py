@@ -28,11 +28,12 @@ import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from pipelines import history, record  # noqa: E402
+from pipelines.check import history
+from pipelines.record import db as record# noqa: E402
 from pipelines.flows import list_files, period_tables  # noqa: E402
-from pipelines.sample import generate  # noqa: E402
-from pipelines.submissions import counted_results, decide_statuses  # noqa: E402
-from pipelines.validate import WorkbookResult, check_workbook  # noqa: E402
+from pipelines.forms.sample import generate  # noqa: E402
+from pipelines.check.submissions import counted_results, decide_statuses  # noqa: E402
+from pipelines.check.checker import WorkbookResult, check_workbook  # noqa: E402
 from schemas.catalogue import load_catalogue  # noqa: E402
 from schemas.checks import load_checks  # noqa: E402
 from schemas.periods import parse_period  # noqa: E402

@@ -34,8 +34,10 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 T_IMPORT = time.perf_counter()
-from pipelines import feedback, record, render, summary_xlsx  # noqa: E402
-from pipelines import pdf as pdf_module  # noqa: E402
+from pipelines.report import render, summary_xlsx
+from pipelines.feedback import folders as feedback
+from pipelines.record import db as record# noqa: E402
+from pipelines.report import pdf as pdf_module# noqa: E402
 from schemas.catalogue import load_catalogue  # noqa: E402
 from schemas.periods import parse_period  # noqa: E402
 from schemas.units import load_registry  # noqa: E402
@@ -74,10 +76,10 @@ def _instrument() -> None:
 
 def _inputs(reports: Path, raw: Path, period: str, out: Path) -> dict:
     """The frames `render_outputs` and `write_feedback` get in a run."""
-    from pipelines import history
+    from pipelines.check import history
     from pipelines.flows import list_files, period_tables
-    from pipelines.submissions import counted_results, decide_statuses
-    from pipelines.validate import check_workbooks
+    from pipelines.check.submissions import counted_results, decide_statuses
+    from pipelines.check.checker import check_workbooks
     from schemas.checks import load_checks
 
     db = reports / "thongke.duckdb"
@@ -115,7 +117,7 @@ def _from_run_cache(reports: Path, files: list[tuple[Path, str]]) -> list | None
 
     import cloudpickle
 
-    from pipelines.ingest import sha256_of
+    from pipelines.read.workbook import sha256_of
 
     store = reports / ".cache"
     if not store.is_dir():

@@ -51,8 +51,8 @@ FLOOR = ROOT / "bench" / "floor.py"
 NATIONAL_UNITS = Path("/work/shared/reference/vietnam_units_2016.csv")
 PERIOD = "2016"
 OUTPUTS = ("bao_cao.html", "bao_cao.pdf", "aggregates.csv", "tong_hop.xlsx")  # "all outputs"
-GENERATOR = ["pipelines/sample.py", "pipelines/form.py", "pipelines/quirks.py",
-             "pipelines/xlsx.py", "schemas/catalogue.py"]  # what the sample inputs depend on
+GENERATOR = ["pipelines/forms/sample.py", "pipelines/forms/form.py", "pipelines/forms/quirks.py",
+             "pipelines/base/xlsx.py", "schemas/catalogue.py"]  # what the sample inputs depend on
 RESENT = "Tiên Lãng"  # the district whose workbook W3 resends (else the first workbook)
 
 

@@ -83,12 +83,12 @@ def run_period(period: str, raw_dir: Optional[Path], reports_dir: Optional[Path]
     except OSError as exc:
         _fail(f"không ghi được vào thư mục kết quả {settings.reports_dir}: {exc.strerror}.")
     _prefect_env(verbose)
-    from pipelines import tempserver
+    from pipelines.service import tempserver
 
     server = tempserver.start(settings.reports_dir / ".cache" / "prefect-temporary-server.log")
     warming = _warm_prefect_server() if server is None else None
     from pipelines.flows import with_task_runner
-    from pipelines.lock import PeriodBusy
+    from pipelines.base.lock import PeriodBusy
 
     try:
         flow = with_task_runner(task_runner)
@@ -117,9 +117,9 @@ LIST_NAMES = 30  # districts named in the summary's "not sent" line at most
 
 
 def _print_summary(summary: dict, seconds: float) -> None:
-    from pipelines.findings import RULES
-    from pipelines.submissions import STATUS_VI
-    from pipelines.text import vn_number
+    from pipelines.check.findings import RULES
+    from pipelines.check.submissions import STATUS_VI
+    from pipelines.base.text import vn_number
 
     typer.echo(f"Kỳ {summary['period']}: {vn_number(summary['files'])} tệp "
                f"({vn_number(seconds, 1)} giây).")
@@ -213,8 +213,8 @@ def check(
              "mặc định: reports/ của dự án, hoặc THONGKE_REPORTS_DIR."),
 ) -> None:
     """Kiểm tra một tệp báo cáo trước khi gửi. Mã thoát 1 nếu có lỗi."""
-    from pipelines.history import check_with_record
-    from pipelines.listing import describe_check
+    from pipelines.check.history import check_with_record
+    from pipelines.feedback.listing import describe_check
     from schemas.periods import PeriodError, parse_period
 
     if not file.is_file():
@@ -235,7 +235,7 @@ def check(
         result = check_with_record(file, db if db.exists() else None, expected_period=expected,
                                    max_file_mb=settings.max_file_mb, max_rows=settings.max_rows)
     except Exception as exc:  # a record locked by a running job must not stop a check
-        from pipelines.validate import check_workbook
+        from pipelines.check.checker import check_workbook
         from schemas.catalogue import load_catalogue
         from schemas.units import load_registry
 
@@ -249,7 +249,7 @@ def check(
     for line in describe_check(result, note):
         typer.echo(line)
     if annotate is not None:
-        from pipelines.annotate import annotate_copy
+        from pipelines.feedback.annotate import annotate_copy
 
         written = annotate_copy(file, annotate, result, result.status)
         typer.echo(f"Đã ghi bản đánh dấu: {written}" if written else
@@ -264,8 +264,8 @@ def history(
     reports_dir: Optional[Path] = typer.Option(None, "--reports-dir", help=REPORTS_HELP),
 ) -> None:
     """Lịch sử các phiên bản báo cáo đã nhận: tệp nào, khi nào, dùng hay bị thay thế."""
-    from pipelines.record import read_versions
-    from pipelines.submissions import STATUS_VI
+    from pipelines.record.db import read_versions
+    from pipelines.check.submissions import STATUS_VI
 
     db = get_settings(reports_dir=reports_dir).record_path
     if not db.exists():
@@ -299,7 +299,7 @@ def watch(
 ) -> None:
     """Theo dõi thư mục báo cáo: kiểm tra ngay mỗi tệp vừa nhận và ghi phản hồi cho quận, huyện."""
     _prefect_env(False)
-    from pipelines import watch as watcher
+    from pipelines.service import watch as watcher
 
     settings = get_settings(raw_dir=raw_dir, reports_dir=reports_dir)
     if not settings.raw_dir.is_dir():
@@ -323,7 +323,7 @@ def server(
 ) -> None:
     """Chạy máy chủ Prefect: giao diện web (http://127.0.0.1:4200), lịch chạy, lịch sử các lần chạy."""
     _prefect_env(False)
-    from pipelines import serve as serving
+    from pipelines import deploy as serving
 
     args = ["server", "--host", host, "--port", str(port)]
     if home is not None:
@@ -340,7 +340,7 @@ def serve(
     """Đưa các lịch chạy (báo cáo 6 tháng, báo cáo năm, kiểm tra hằng ngày…) lên máy chủ Prefect và chạy chúng."""
     _prefect_env(True)  # INFO: the runs' logs show in the UI
     os.environ.setdefault("PREFECT_API_URL", "http://127.0.0.1:4200/api")
-    from pipelines import serve as serving
+    from pipelines import deploy as serving
 
     args = ["serve"] + (["--schedules", str(schedules)] if schedules else [])
     args += ["--limit", str(limit)] if limit else []
@@ -354,7 +354,7 @@ def template(
     output: Path = typer.Option(..., "--output", "-o", help="Tệp .xlsx sẽ ghi ra."),
 ) -> None:
     """Tạo biểu mẫu trống cho một quận/huyện và kỳ báo cáo."""
-    from pipelines.form import write_form
+    from pipelines.forms.form import write_form
     from schemas.periods import PeriodError, parse_period
     from schemas.units import load_registry
 
@@ -384,7 +384,7 @@ def sample(
 
 
 def _generate(raw: Path, periods: list[str], seed: int, clean: bool = False) -> list[str]:
-    from pipelines.sample import generate
+    from pipelines.forms.sample import generate
 
     fresh = [p for p in periods if not (raw / p).is_dir() or not any((raw / p).iterdir())]
     for p in periods:

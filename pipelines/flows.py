@@ -2,15 +2,15 @@
 
 `period_report` is an async flow: a synchronous flow call costs Prefect about a
 second of heartbeat join (docs/PREFECT-NOTES), an async one does not. Files are
-checked in batches, one task per batch (`pipelines.batches`), in this process, on worker
+checked in batches, one task per batch (`pipelines.check.batches`), in this process, on worker
 processes when there are many, or on a Dask cluster (`with_task_runner("dask")`). A
 file's check is cached by its content hash and the rules' version in
 `<reports>/.cache/checks`, so a rerun reads only what changed; a report whose inputs are
-unchanged today is kept. Two runs of one period never write at once (`pipelines.lock`);
+unchanged today is kept. Two runs of one period never write at once (`pipelines.base.lock`);
 runs of different periods take turns on the record, one connection at a time
-(`pipelines.record`). A period's record (values, sheets, findings, submissions, the run and
+(`pipelines.record.db`). A period's record (values, sheets, findings, submissions, the run and
 the aggregates, summed here from the same frames) is one transaction; every output file is
-written to a temporary file and renamed (`pipelines.atomic`), and a run first sweeps the
+written to a temporary file and renamed (`pipelines.base.atomic`), and a run first sweeps the
 temporary files a killed run left. Retries with backoff are on file and database I/O only.
 """
 from __future__ import annotations
@@ -21,35 +21,41 @@ import uuid
 from collections import Counter
 from datetime import date
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 import pandas as pd
-from prefect import flow, task, unmapped
+from prefect import flow, get_run_logger, task, unmapped
 from prefect.cache_policies import NO_CACHE
 from prefect.utilities.annotations import quote
 
-from pipelines import atomic, batches, cache, history, official, outputs, record, timings
-from pipelines.aggregate import aggregate
-from pipelines.artifacts import artifact_key, submissions_table, summary_markdown
-from pipelines.batches import FileToCheck
-from pipelines.completeness import completeness
-from pipelines.ingest import sha256_of
-from pipelines.lock import period_lock
+from pipelines.base import atomic, cache, timings
+from pipelines.check import batches, history
+from pipelines.report import official
+from pipelines.record import outputs
+from pipelines.record import db as record
+from pipelines.record.aggregate import aggregate
+from pipelines.service.artifacts import (artifact_key, submissions_table, summary_markdown,
+                                         validation_markdown)
+from pipelines.service.schedules import current_period, load_schedules, period_for, run_date
+from pipelines.check.batches import FileToCheck
+from pipelines.check.completeness import completeness
+from pipelines.read.workbook import sha256_of
+from pipelines.base.lock import period_lock
 from pipelines.settings import get_settings
-from pipelines.submissions import (
+from pipelines.check.submissions import (
     counted_results,
     decide_statuses,
     findings_frame,
     submissions_frame,
 )
-from pipelines.validate import ACCEPTED, WorkbookResult
+from pipelines.check.checker import ACCEPTED, WorkbookResult
 from schemas.catalogue import load_catalogue
 from schemas.checks import load_checks
 from schemas.periods import parse_period
 from schemas.units import load_registry
 
 if TYPE_CHECKING:
-    from pipelines.targets import Targets
+    from pipelines.check.targets import Targets
 
 SHEET_COLUMNS = ["district_code", "sheet", "status", "file", "sha256"]
 VALUE_COLUMNS = ["district_code", "unit_code", "sheet", "indicator", "value", "cell", "file",
@@ -197,7 +203,7 @@ def write_outputs(out_dir: str, period: str, results: list[WorkbookResult], tabl
                   aggregates: pd.DataFrame, raw_period_dir: str
                   ) -> tuple[list[str], dict[str, list[str]]]:
     """The machine-readable tables, and each district's feedback under `phan_hoi/`."""
-    from pipelines import feedback
+    from pipelines.feedback import folders as feedback
 
     out = Path(out_dir)
     with timings.step("write-tables"):
@@ -215,7 +221,7 @@ def write_outputs(out_dir: str, period: str, results: list[WorkbookResult], tabl
 
 def read_targets(raw_dir: str) -> "Targets | None":
     """The optional targets file in the raw root (`muc_tieu.xlsx` or `.csv`)."""
-    from pipelines import targets
+    from pipelines.check import targets
 
     with timings.step("targets"):
         path = targets.find_targets(Path(raw_dir))
@@ -239,8 +245,8 @@ def render_outputs(period: str, out_dir: str, aggregates: pd.DataFrame, tables: 
     (`.render.json`: a digest of every input, and the rendering code), it stands as it is."""
     goals = read_targets(raw_dir)
     with timings.step("render"):
-        from pipelines.atomic import write_text
-        from pipelines.render import render_report
+        from pipelines.base.atomic import write_text
+        from pipelines.report.render import render_report
 
         history = earlier_aggregates(db_path, period)
         aimed = ((goals.source, cache.frame_digest(goals.frame), *map(str, goals.problems))
@@ -320,7 +326,7 @@ STALE_CACHE_TEMP = 600.0  # seconds: a temporary cache file this old has no live
 
 
 def sweep_leftovers(out_dir: Path, reports_dir: Path) -> None:
-    """Remove the temporary files a killed run left (`pipelines.atomic`): every one in the
+    """Remove the temporary files a killed run left (`pipelines.base.atomic`): every one in the
     period's folder (only this run writes there: it holds the period's lock), and those of
     the shared check cache old enough that no running check of any period owns them."""
     swept = atomic.sweep_temps(out_dir)
@@ -338,7 +344,7 @@ def _say_waiting(period: str, timeout: float) -> None:
 def check_period_files(raw_period: Path, period: str, settings, refresh: bool = False,
                        workers: int | None = None) -> list[WorkbookResult]:
     """Inside a flow: every file of the period folder, from the cache when the file's
-    content and the rules are unchanged, the rest in batches (`pipelines.batches`), one
+    content and the rules are unchanged, the rest in batches (`pipelines.check.batches`), one
     task per batch. `workers`: processes to check in (None: the setting, else automatic)."""
     files, cached = discover_files(
         str(raw_period), str(settings.record_path), period, str(settings.reports_dir),
@@ -366,8 +372,8 @@ def publish_artifacts(period: str, summary: dict, tables: dict, aggregates: pd.D
     (up to this task)."""
     from prefect.artifacts import create_markdown_artifact, create_table_artifact
 
-    from pipelines.atomic import write_text
-    from pipelines.render import key_figures
+    from pipelines.base.atomic import write_text
+    from pipelines.report.render import key_figures
 
     if out_dir is not None and summary.get("run"):
         write_text(Path(out_dir) / "run.json", json.dumps(summary["run"], ensure_ascii=False,
@@ -435,3 +441,90 @@ def _names(districts: pd.DataFrame) -> list[str]:
     shared = districts["district_name"].duplicated(keep=False)
     return [f"{n} ({c})" if dup else n for n, c, dup in
             zip(districts["district_name"], districts["district_code"], shared)]
+
+
+# --- the scheduled flows (deployments: pipelines/deploy.py) ------------------------------
+
+@flow(name="scheduled-report", log_prints=False)
+async def scheduled_report(kind: Literal["H1", "year"] = "H1", period: str | None = None,
+                           raw_dir: str | None = None, reports_dir: str | None = None) -> dict:
+    """The 6-month (`H1`) or annual (`year`) report; without `period`, the period is the
+    latest of that kind ended by the run's scheduled date in the schedules' time zone."""
+    if not period:
+        period = period_for(kind, run_date(load_schedules().timezone))
+    period = str(parse_period(period))
+    folder = get_settings(raw_dir=raw_dir).raw_dir / period
+    if not has_files(folder):  # a clear reason in the UI, not a stack trace
+        raise RuntimeError(f"chưa nhận được báo cáo nào của kỳ {period}: thư mục {folder} "
+                           "không có hoặc không có tệp nào; chưa lập báo cáo.")
+    get_run_logger().info("Lập báo cáo kỳ %s từ %s.", period, folder)
+    return await period_report(period=period, raw_dir=raw_dir, reports_dir=reports_dir)
+
+
+def has_files(folder: Path) -> bool:
+    return folder.is_dir() and any(p.is_file() for p in folder.rglob("*"))
+
+
+@flow(name="validate-arrivals", log_prints=False)
+async def validate_arrivals(period: str | None = None, raw_dir: str | None = None,
+                            reports_dir: str | None = None) -> dict:
+    """Check every file that has arrived for the period being reported (or `period`) and
+    write each district's feedback (`reports/<period>/phan_hoi/`). Records nothing,
+    aggregates nothing, renders no report."""
+    from pipelines.base.lock import PeriodBusy, period_lock
+
+    log = get_run_logger()
+    settings = get_settings(raw_dir=raw_dir, reports_dir=reports_dir)
+    when = run_date(load_schedules().timezone)
+    period = str(parse_period(period)) if period else current_period(when)
+    raw_period = settings.raw_dir / period
+    out_dir = settings.reports_dir / period
+    if not has_files(raw_period):
+        log.info("Chưa nhận báo cáo nào của kỳ %s (thư mục %s không có hoặc trống).", period,
+                 raw_period)
+        return {"period": period, "files": 0, "skipped": f"chưa có tệp nào trong {raw_period}"}
+    db = str(settings.record_path)
+    try:
+        with period_lock(settings.reports_dir, period, settings.lock_timeout):
+            results = check_period_files(raw_period, period, settings)
+            try:
+                results = compare_with_record(quote(results), period, db)
+            except Exception as exc:  # a record busy with another period's run
+                log.warning("Chưa so sánh được với sổ lưu số liệu (R14-R16): %s", exc)
+            tables = period_tables(results, period)
+            feedback = write_district_feedback(str(out_dir), period, quote(results),
+                                               tables["statuses"], str(raw_period))
+    except PeriodBusy as exc:
+        log.warning(str(exc))
+        return {"period": period, "files": 0, "skipped": str(exc)}
+    summary = summarise(period, tables, [], {}, feedback)
+    summary["checked_on"] = when.isoformat()
+    publish_validation(summary, str(out_dir / "phan_hoi"))
+    c = summary["completeness"]
+    log.info("Kỳ %s: %d tệp; %d/%d quận, huyện đã nộp; %d lỗi, %d cảnh báo.", period,
+             summary["files"], c["received"], c["expected"], summary["errors"],
+             summary["warnings"])
+    return summary
+
+
+@task(name="write-district-feedback", cache_policy=NO_CACHE, retries=2,
+      retry_delay_seconds=[1, 4])
+def write_district_feedback(out_dir: str, period: str, results: list, statuses: dict[str, str],
+                            raw_period_dir: str) -> dict[str, list[str]]:
+    from pipelines.feedback import folders as feedback
+    from schemas.units import load_registry
+
+    written = feedback.write_feedback(Path(out_dir) / "phan_hoi", period, results, statuses,
+                                      Path(raw_period_dir), load_registry())
+    return {k: [str(p) for p in v] for k, v in written.items()}
+
+
+@task(name="publish-validation", cache_policy=NO_CACHE)
+def publish_validation(summary: dict, feedback_dir: str) -> None:
+    """A markdown note in the Prefect UI (Artifacts), one key per period."""
+    from prefect.artifacts import create_markdown_artifact
+
+    per = parse_period(summary["period"])
+    create_markdown_artifact(key=artifact_key("kiem-tra", summary["period"]),
+                             markdown=validation_markdown(summary, feedback_dir),
+                             description=f"Kiểm tra các tệp đã nhận kỳ {per.label}")

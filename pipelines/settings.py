@@ -30,7 +30,7 @@ class Settings:
     # both periods (None: schemas/data/report.toml)
     min_coverage: float | None = None
     # the report's issuing body, recipients and signer (None: schemas/data/official.toml;
-    # pipelines/official.py)
+    # pipelines/report/official.py)
     official_path: Path | None = None
 
     @property

@@ -5,7 +5,7 @@ import re
 from dataclasses import dataclass
 from datetime import date
 
-from pipelines.text import ascii_fold
+from schemas.names import ascii_fold
 
 FIRST_YEAR, LAST_YEAR = 2016, 2030
 

@@ -24,7 +24,7 @@ from datetime import date
 from functools import lru_cache
 from pathlib import Path
 
-from pipelines.text import ascii_fold, fold
+from schemas.names import ascii_fold, fold
 from schemas.periods import Period
 
 DATA_DIR = Path(__file__).resolve().parent / "data"

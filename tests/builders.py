@@ -7,7 +7,7 @@ from pathlib import Path
 
 import openpyxl
 
-from pipelines.form import CODE_ROW, FIRST_DATA_ROW, write_form
+from pipelines.forms.form import CODE_ROW, FIRST_DATA_ROW, write_form
 from schemas.catalogue import load_catalogue
 from schemas.periods import Period, parse_period
 from schemas.units import load_registry

@@ -5,7 +5,7 @@ from datetime import date
 import pandas as pd
 import pytest
 
-from pipelines.aggregate import aggregate
+from pipelines.record.aggregate import aggregate
 from schemas.periods import parse_period
 from schemas.units import District, Registry, Unit
 

@@ -1,4 +1,4 @@
-"""Batches of files to check, and the per-file result cache (pipelines/batches.py)."""
+"""Batches of files to check, and the per-file result cache (pipelines/check/batches.py)."""
 import math
 
 import pandas as pd
@@ -7,9 +7,9 @@ from builders import edit, write_clean
 from hypothesis import given
 from hypothesis import strategies as st
 
-from pipelines import batches
-from pipelines.batches import FileToCheck
-from pipelines.validate import check_workbook, check_workbooks
+from pipelines.check import batches
+from pipelines.check.batches import FileToCheck
+from pipelines.check.checker import check_workbook, check_workbooks
 from schemas.periods import parse_period
 
 
@@ -99,7 +99,7 @@ def test_values_built_in_the_check_equal_the_long_form(tmp_path, catalogue, regi
 def test_a_batch_that_fails_falls_back_to_one_by_one(tmp_path, catalogue, registry, monkeypatch):
     """If the batch rules fail for a batch, each workbook is read again and checked alone:
     no finding twice, and a workbook that fails alone gets R18, the others their findings."""
-    from pipelines import validate
+    from pipelines.check import checker as validate
 
     a = write_clean(tmp_path / "a.xlsx", "318", "2017")
     b = edit(write_clean(tmp_path / "b.xlsx", "317", "2017"), **{"4. Giảm nghèo!D7": "sai"})

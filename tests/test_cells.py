@@ -1,11 +1,11 @@
-"""Cell addresses agree with openpyxl's own functions (pipelines/cells.py)."""
+"""Cell addresses agree with openpyxl's own functions (pipelines/base/cells.py)."""
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 from openpyxl.utils.cell import (column_index_from_string, coordinate_from_string,
                                  coordinate_to_tuple, get_column_letter)
 
-from pipelines.cells import address_to_tuple, column_index, column_letter, split_address
+from pipelines.base.cells import address_to_tuple, column_index, column_letter, split_address
 
 columns = st.integers(min_value=1, max_value=16384)
 rows = st.integers(min_value=1, max_value=1_048_576)

@@ -15,7 +15,7 @@ from matplotlib.patches import Patch, Rectangle
 from matplotlib.text import Text
 from PIL import Image
 
-from pipelines import charts
+from pipelines.report import charts
 
 NAN = math.nan
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"

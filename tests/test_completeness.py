@@ -5,9 +5,9 @@ from datetime import date, datetime
 import pytest
 from builders import edit, write_clean
 
-from pipelines.completeness import completeness
-from pipelines.submissions import decide_statuses
-from pipelines.validate import check_workbook
+from pipelines.check.completeness import completeness
+from pipelines.check.submissions import decide_statuses
+from pipelines.check.checker import check_workbook
 from schemas.periods import parse_period
 
 P = "2017-H1"

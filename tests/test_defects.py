@@ -49,9 +49,9 @@ def _hashes() -> dict[str, str]:
 @pytest.fixture(scope="module")
 def corpus(tmp_path_factory, catalogue, registry):
     """The record of `record/` in a fresh DuckDB file (no Prefect), and a memo of checks."""
-    from pipelines import record
+    from pipelines.record import db as record
     from pipelines.flows import period_tables
-    from pipelines.validate import check_workbook
+    from pipelines.check.checker import check_workbook
 
     before = _hashes()
     db = tmp_path_factory.mktemp("defects") / "record.duckdb"
@@ -77,7 +77,7 @@ def checked(corpus, rel: str):
     """`check_with_record` of one corpus file (each file checked once per module)."""
     memo = corpus["checked"]
     if rel not in memo:
-        from pipelines.history import check_with_record
+        from pipelines.check.history import check_with_record
 
         path = ROOT / rel
         memo[rel] = check_with_record(path, corpus["db"], expected_period=parse_period(PERIOD),

@@ -16,12 +16,12 @@ import pytest
 from builders import column_of, unit_row, write_clean
 from openpyxl.comments import Comment
 
-from pipelines.annotate import FINDINGS_SHEET, annotate_copy, cells_to_mark, sheet_link
-from pipelines.feedback import folder_name, render_district_summary, write_feedback
-from pipelines.findings import finding
-from pipelines.submissions import decide_statuses
-from pipelines.validate import WorkbookResult, check_workbook
-from pipelines.xlsx import set_text
+from pipelines.feedback.annotate import FINDINGS_SHEET, annotate_copy, cells_to_mark, sheet_link
+from pipelines.feedback.folders import folder_name, render_district_summary, write_feedback
+from pipelines.check.findings import finding
+from pipelines.check.submissions import decide_statuses
+from pipelines.check.checker import WorkbookResult, check_workbook
+from pipelines.base.xlsx import set_text
 from schemas.periods import parse_period
 
 D, P = "317", "2017-H1"  # Huyện Cát Hải: 2 thị trấn, 10 xã

@@ -235,7 +235,7 @@ def _csv_files(root: Path) -> list[str]:
 
 
 def test_two_runs_of_a_period_never_write_at_once(prefect_harness, period_dir, monkeypatch):
-    from pipelines.lock import PeriodBusy, period_lock
+    from pipelines.base.lock import PeriodBusy, period_lock
 
     monkeypatch.setenv("THONGKE_LOCK_TIMEOUT", "1")
     with period_lock(period_dir / "reports", PERIOD, timeout=5):

@@ -7,8 +7,8 @@ import pytest
 from openpyxl import load_workbook
 from python_calamine import CalamineWorkbook
 
-from pipelines import form
-from pipelines.form import (CODE_ROW, COVER_LABELS, COVER_SHEET, FIRST_DATA_ROW, FIXED_CODES,
+from pipelines.forms import form
+from pipelines.forms.form import (CODE_ROW, COVER_LABELS, COVER_SHEET, FIRST_DATA_ROW, FIXED_CODES,
                             FIXED_HEADERS, FREEZE_CELL, HEADER_ROW, NUMBER_FORMATS, OMIT,
                             TOTAL_LABEL, notes_row, total_row, write_form)
 from schemas.catalogue import load_catalogue

@@ -22,9 +22,9 @@ from hypothesis import strategies as st
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE, MergedCell
 
 from builders import write_clean
-from pipelines.findings import RULES
-from pipelines.values import parse_cell
-from pipelines.validate import check_workbook
+from pipelines.check.findings import RULES
+from pipelines.read.values import parse_cell
+from pipelines.check.checker import check_workbook
 from schemas.periods import parse_period
 
 pytestmark = pytest.mark.filterwarnings("ignore:Cell .* is part of a merged range")

@@ -6,9 +6,10 @@ import pandas as pd
 import pytest
 from builders import clean_values, column_of, edit, unit_row, write_clean
 
-from pipelines import history, record
+from pipelines.check import history
+from pipelines.record import db as record
 from pipelines.flows import period_tables
-from pipelines.validate import WorkbookResult, check_workbook
+from pipelines.check.checker import WorkbookResult, check_workbook
 from schemas.checks import Outliers, load_checks
 from schemas.periods import parse_period
 
@@ -192,7 +193,7 @@ def _median_shown(message: str) -> str:
 def test_r15_message_shows_the_median_of_the_peers_values(catalogue):
     from statistics import median
 
-    from pipelines.text import vn_flexible
+    from pipelines.base.text import vn_flexible
 
     ctx = _context({f"p{i}": v for i, v in enumerate(EVEN_PEERS)}, "TT03")
     centre = np.expm1(np.median(np.log1p(EVEN_PEERS)))
@@ -211,7 +212,7 @@ def test_r15_message_shows_the_median_of_the_peers_values(catalogue):
 def test_r15_message_shows_the_median_of_the_units_own_values(catalogue):
     from statistics import median
 
-    from pipelines.text import vn_flexible
+    from pipelines.base.text import vn_flexible
 
     own = [1700.0, 1853.0, 1920.0, 2010.0]  # a stock: every earlier period is its history
     earlier = [(str(2012 + n), "u", "TT05", v) for n, v in enumerate(own)]
@@ -225,7 +226,7 @@ def test_r15_message_shows_the_median_of_the_units_own_values(catalogue):
 def test_r15_says_the_zeros_were_left_out_only_where_that_changed_the_median(catalogue):
     from statistics import median
 
-    from pipelines.text import vn_flexible
+    from pipelines.base.text import vn_flexible
 
     peers = EVEN_PEERS + [0.0] * 6  # six wards with nothing: not a reference
     ctx = _context({f"p{i}": v for i, v in enumerate(peers)}, "TT03")

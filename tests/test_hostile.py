@@ -26,7 +26,7 @@ from pathlib import Path
 import pytest
 
 from builders import minimal_xlsx, sheet_xml, write_clean
-from pipelines.ingest import UnreadableWorkbook, guard, open_workbook
+from pipelines.read.workbook import UnreadableWorkbook, guard, open_workbook
 
 ROOT = Path(__file__).resolve().parent.parent
 BAD = ROOT / "tests" / "data" / "bad"
@@ -77,7 +77,7 @@ def good(tmp_path_factory) -> dict[str, Path]:
 WORKER = r"""
 import json, math, resource, sys, time
 from pathlib import Path
-from pipelines.validate import check_workbook, check_workbooks
+from pipelines.check.checker import check_workbook, check_workbooks
 from schemas.catalogue import load_catalogue
 from schemas.periods import parse_period
 from schemas.units import load_registry
@@ -280,7 +280,7 @@ def test_a_utf16_part_is_refused(tmp_path):
 def test_the_content_decides_the_reader_not_the_name(tmp_path, catalogue, registry):
     """A workbook named .ods, .xlsb or without extension is read as the zip it is; the
     legacy .xls renamed .xlsx is read as the .xls it is (FORM.md 1: the file name is free)."""
-    from pipelines.validate import check_workbook
+    from pipelines.check.checker import check_workbook
     from schemas.periods import parse_period
 
     good = write_clean(tmp_path / "good.xlsx", "315", PERIOD)
@@ -296,7 +296,7 @@ def test_the_content_decides_the_reader_not_the_name(tmp_path, catalogue, regist
 
 def test_a_lower_unpacked_limit_is_obeyed(tmp_path, catalogue, registry, monkeypatch):
     """THONGKE_MAX_UNPACKED_MB reaches the check (settings -> validate -> open_workbook)."""
-    from pipelines.validate import check_workbook
+    from pipelines.check.checker import check_workbook
     from schemas.periods import parse_period
 
     path = write_clean(tmp_path / "good.xlsx", "315", PERIOD)
@@ -393,7 +393,7 @@ def test_excel_written_sheets_take_the_fast_path(tmp_path, good, monkeypatch):
     bounded by the regex passes; the tag-by-tag walk is for odd files only."""
     import zipfile
 
-    from pipelines.guard import SheetScan
+    from pipelines.read.guard import SheetScan
 
     def walk(self, seg):
         raise AssertionError(f"{self.part} walked tag by tag")
@@ -415,7 +415,7 @@ def test_one_address_again_and_again_is_refused(tmp_path, monkeypatch):
     """Within every extent limit, but a sheet of more cell tags than any real sheet could
     hold (each costs calamine a cell, and the guard a step): refused, with the cap lowered
     here to keep the file small."""
-    import pipelines.guard as guard_module
+    import pipelines.read.guard as guard_module
 
     monkeypatch.setattr(guard_module, "MAX_CELLS", 1_000)
     rows = '<row r="1">' + '<c r="A1"><v>1</v></c>' * 30_000 + "</row>"

@@ -15,7 +15,7 @@ import pytest
 from builders import column_of, unit_row, write_clean
 
 from pipelines.flows import period_report
-from pipelines.xlsx import set_text
+from pipelines.base.xlsx import set_text
 
 PERIOD = "2017"
 ROOT = Path(__file__).resolve().parent.parent
@@ -112,7 +112,7 @@ def test_output_paths_come_from_the_registry(run):
 def test_every_template_environment_autoescapes():
     """Each Jinja2 Environment in the pipeline is built with autoescape=True."""
     found = 0
-    for source in (ROOT / "pipelines").glob("*.py"):
+    for source in (ROOT / "pipelines").rglob("*.py"):
         tree = ast.parse(source.read_text(encoding="utf-8"))
         for node in ast.walk(tree):
             if isinstance(node, ast.Call) and getattr(node.func, "id", "") == "Environment":

@@ -2,7 +2,7 @@
 
 Each test starts from a finished run of two districts (copied, so each test has its own
 reports folder), adds a third district's workbook, starts the real command as a
-subprocess with `THONGKE_PAUSE_AT=<point>` (pipelines/timings.py: the run writes
+subprocess with `THONGKE_PAUSE_AT=<point>` (pipelines/base/timings.py: the run writes
 `<reports>/.paused-<point>` and waits there), kills it when the marker appears, and checks:
 every output there is whole (CSVs read with pandas, workbooks open with openpyxl, the PDF
 runs from `%PDF` to `%%EOF`, the HTML to `</html>`...), the record holds each value once and
@@ -34,8 +34,10 @@ import psutil
 import pytest
 from builders import write_clean
 
-from pipelines import atomic, batches, record, timings
-from pipelines.aggregate import aggregate
+from pipelines.base import atomic, timings
+from pipelines.check import batches
+from pipelines.record import db as record
+from pipelines.record.aggregate import aggregate
 from schemas.catalogue import load_catalogue
 from schemas.periods import parse_period
 from schemas.units import load_registry

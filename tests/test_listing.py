@@ -4,8 +4,8 @@ from hypothesis import strategies as st
 from openpyxl.utils import get_column_letter
 from openpyxl.utils.cell import range_boundaries
 
-from pipelines.findings import finding
-from pipelines.listing import MAX_RANGES, cell_ranges, finding_lines
+from pipelines.check.findings import finding
+from pipelines.feedback.listing import MAX_RANGES, cell_ranges, finding_lines
 
 
 def test_cell_ranges_examples():

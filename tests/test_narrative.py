@@ -5,11 +5,11 @@ import math
 
 import pytest
 
-from pipelines import claims as c
-from pipelines import narrative as n
-from pipelines.compare import RATE as RATE_SHAPE
-from pipelines.compare import SUM, Basis, Measure
-from pipelines.render import fmt_value
+from pipelines.report import claims as c
+from pipelines.report import narrative as n
+from pipelines.report.compare import RATE as RATE_SHAPE
+from pipelines.report.compare import SUM, Basis, Measure
+from pipelines.report.render import fmt_value
 from schemas.catalogue import load_catalogue
 from schemas.periods import Period
 

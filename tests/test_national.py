@@ -4,10 +4,10 @@ import csv
 
 import pytest
 
-from pipelines.aggregate import aggregate
+from pipelines.record.aggregate import aggregate
 from pipelines.flows import period_tables
-from pipelines.sample import generate
-from pipelines.validate import check_workbooks
+from pipelines.forms.sample import generate
+from pipelines.check.checker import check_workbooks
 from schemas.catalogue import load_catalogue
 from schemas.periods import parse_period
 from schemas.units import _load, load_registry

@@ -11,8 +11,8 @@ from datetime import date
 
 import pytest
 
-from pipelines import official, pdf
-from pipelines.render import render_report
+from pipelines.report import official, pdf
+from pipelines.report.render import render_report
 from test_render import PERIOD, _aggregates, _catalogue_of, _findings, _submissions
 
 MOTTO = "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM"
@@ -161,13 +161,13 @@ def _font_names(path) -> list[tuple[str, str]]:
 def test_without_liberation_the_pdf_is_in_dejavu_serif(tmp_path, monkeypatch, caplog):
     monkeypatch.setattr(pdf, "LIBERATION_DIR", tmp_path / "no_such_folder")
     target = tmp_path / "x.pdf"
-    with caplog.at_level(logging.WARNING, logger="pipelines.pdf"):
+    with caplog.at_level(logging.WARNING, logger="pipelines.report.pdf"):
         _small_pdf(target)
     fonts = _font_names(target)
     assert {n for n, _ in fonts} == {"DejaVu-Serif", "DejaVu-Serif-Bold", "DejaVu-Serif-Italic",
                                      "DejaVu-Serif-Bold-Italic"}, fonts
     assert all(emb == "yes" for _, emb in fonts)
-    notes = [r for r in caplog.records if r.name == "pipelines.pdf"]
+    notes = [r for r in caplog.records if r.name == "pipelines.report.pdf"]
     assert len(notes) == 1 and notes[0].levelno == logging.WARNING
     assert "fonts-liberation2" in notes[0].getMessage()
     assert "Thuỷ Nguyên" in _text(target)
@@ -192,7 +192,8 @@ def test_the_fetcher_reads_the_chosen_font_files_only(tmp_path, monkeypatch):
 def test_a_changed_official_file_makes_the_report_again(tmp_path, monkeypatch):
     """The report of the same inputs on the same day stands, unless the official details it
     was made with changed: another file named, or the file edited."""
-    from pipelines import flows, render
+    from pipelines import flows
+    from pipelines.report import render
 
     made = []
 

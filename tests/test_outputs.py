@@ -1,4 +1,4 @@
-"""The CSV writer of the outputs (pipelines/outputs.py) against the csv module, its
+"""The CSV writer of the outputs (pipelines/record/outputs.py) against the csv module, its
 reference: same bytes for any text and numbers."""
 import csv
 import io
@@ -8,7 +8,7 @@ import pandas as pd
 from hypothesis import given
 from hypothesis import strategies as st
 
-from pipelines.outputs import _csv_text, plain_number, plain_numbers
+from pipelines.record.outputs import _csv_text, plain_number, plain_numbers
 
 texts = st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=12)
 

@@ -1,6 +1,6 @@
 """The leaders' report on paper and in a browser.
 
-The PDF (`pipelines.pdf.write_pdf`, WeasyPrint) is read back with poppler-utils (`pdftotext`,
+The PDF (`pipelines.report.pdf.write_pdf`, WeasyPrint) is read back with poppler-utils (`pdftotext`,
 `pdffonts`); the HTML is loaded in headless Chromium over the DevTools protocol (a pipe, no
 network port) to see what a reader's browser sees: the headings, every picture loaded, no
 console message, no request beyond the file itself.
@@ -25,9 +25,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from pipelines import pdf as pdf_module
-from pipelines.pdf import PdfError, layout, write_pdf
-from pipelines.render import render_report
+from pipelines.report import pdf as pdf_module
+from pipelines.report.pdf import PdfError, layout, write_pdf
+from pipelines.report.render import render_report
 from schemas.catalogue import load_catalogue
 from schemas.periods import parse_period
 from schemas.units import load_registry
@@ -340,7 +340,7 @@ def test_write_pdf_refuses_anything_not_embedded(tmp_path):
 
 
 def test_importing_the_module_does_not_load_weasyprint():
-    code = "import sys, pipelines.pdf; sys.exit('weasyprint' in sys.modules)"
+    code = "import sys, pipelines.report.pdf; sys.exit('weasyprint' in sys.modules)"
     assert subprocess.run([sys.executable, "-c", code], timeout=60).returncode == 0
 
 
@@ -352,7 +352,7 @@ def test_pdf_does_not_need_fonts_installed(tmp_path):
                     f"<fontconfig><cachedir>{tmp_path / 'cache'}</cachedir></fontconfig>")
     pdf = tmp_path / "x.pdf"
     words = "Huyện Thuỷ Nguyên: tỷ lệ hộ nghèo giảm 1,25 điểm %; Bạch Long Vĩ – đạt chuẩn"
-    code = ("import sys; from pathlib import Path; from pipelines.pdf import write_pdf; "
+    code = ("import sys; from pathlib import Path; from pipelines.report.pdf import write_pdf; "
             f"write_pdf('<p>{words}</p><p><b>{words}</b></p><p><i>{words}</i></p>', "
             "Path(sys.argv[1]))")
     env = {**os.environ, "FONTCONFIG_FILE": str(conf)}

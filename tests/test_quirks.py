@@ -12,8 +12,8 @@ import openpyxl
 import pytest
 from builders import clean_values, column_of, unit_row, write_clean
 
-from pipelines.quirks import QUIRKS, apply_quirk
-from pipelines.validate import check_workbook
+from pipelines.forms.quirks import QUIRKS, apply_quirk
+from pipelines.check.checker import check_workbook
 from schemas.periods import parse_period
 
 D, P = "317", "2017-H1"

@@ -88,9 +88,9 @@ def test_thongke_run(raw, tmp_path):
 
 def _record(raw: Path, reports: Path) -> None:
     """A record with the 2016 period, for the history rules of `check`."""
-    from pipelines import record
+    from pipelines.record import db as record
     from pipelines.flows import aggregate_tables, period_tables
-    from pipelines.validate import check_workbooks
+    from pipelines.check.checker import check_workbooks
     from schemas.catalogue import load_catalogue
     from schemas.periods import parse_period
     from schemas.units import load_registry
@@ -122,15 +122,15 @@ def test_thongke_check(raw, tmp_path):
 
 
 def test_the_flows_behind_serve(prefect_harness, raw, tmp_path):
-    from pipelines import serve
+    from pipelines import flows
 
     reports = tmp_path / "reports"
     before = snapshot(raw)
-    checked = asyncio.run(serve.validate_arrivals(period=PERIOD, raw_dir=str(raw),
+    checked = asyncio.run(flows.validate_arrivals(period=PERIOD, raw_dir=str(raw),
                                                   reports_dir=str(reports)))
     assert checked["files"] >= 5
     for period in ("2016", PERIOD):
-        made = asyncio.run(serve.scheduled_report(kind="year", period=period, raw_dir=str(raw),
+        made = asyncio.run(flows.scheduled_report(kind="year", period=period, raw_dir=str(raw),
                                                   reports_dir=str(reports)))
         assert made["period"] == period
     assert (reports / PERIOD / "bao_cao.html").is_file()
@@ -138,7 +138,7 @@ def test_the_flows_behind_serve(prefect_harness, raw, tmp_path):
 
 
 def test_the_watcher_handle(raw, tmp_path):
-    from pipelines import watch as W
+    from pipelines.service import watch as W
     from pipelines.settings import get_settings
 
     settings = get_settings(raw_dir=raw, reports_dir=tmp_path / "reports")
@@ -154,7 +154,7 @@ def test_the_watching_loop(raw, tmp_path, source):
     """The loop behind `thongke watch`, in a thread: a workbook arrives (moved in whole, the
     test's own change); the watcher checks the folder and writes feedback; raw/ is then
     exactly as the arrival left it."""
-    from pipelines import watch as W
+    from pipelines.service import watch as W
     from pipelines.settings import get_settings
 
     settings = get_settings(raw_dir=raw, reports_dir=tmp_path / "reports")

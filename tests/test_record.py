@@ -1,4 +1,4 @@
-"""The record (pipelines/record.py): a period's writes in one transaction, aggregates
+"""The record (pipelines/record/db.py): a period's writes in one transaction, aggregates
 computed from the frames the run records, and one process at a time on the DuckDB file,
 waited for, never a silent failure."""
 from __future__ import annotations
@@ -15,10 +15,10 @@ import pandas as pd
 import pytest
 from builders import edit, write_clean
 
-from pipelines import record
-from pipelines.aggregate import aggregate
+from pipelines.record import db as record
+from pipelines.record.aggregate import aggregate
 from pipelines.flows import aggregate_tables, period_tables
-from pipelines.validate import check_workbooks
+from pipelines.check.checker import check_workbooks
 from schemas.catalogue import load_catalogue
 from schemas.periods import parse_period
 from schemas.units import load_registry
@@ -149,7 +149,7 @@ def test_a_process_outside_the_lock_is_waited_for(tmp_path, tables, monkeypatch)
 
 WRITER = """
 import sys, pandas as pd
-from pipelines import record
+from pipelines.record import db as record
 db, period, n = sys.argv[1], sys.argv[2], int(sys.argv[3])
 tables = pd.read_pickle(sys.argv[4])
 for i in range(n):
@@ -180,7 +180,7 @@ def test_processes_writing_other_periods_take_turns(tmp_path, tables):
 
 PAUSED = """
 import sys, pandas as pd
-from pipelines import record
+from pipelines.record import db as record
 tables = pd.read_pickle(sys.argv[2])
 record.write_period(sys.argv[1], "2017", "killed", submissions=tables["submissions"],
                     sheets=tables["sheets"], values=tables["values"].iloc[:5],

@@ -4,7 +4,8 @@ from collections import Counter
 
 import pytest
 
-from pipelines.text import ascii_fold, fold, vn_flexible, vn_number
+from pipelines.base.text import vn_flexible, vn_number
+from schemas.names import ascii_fold, fold
 from schemas.catalogue import parse_terms
 from schemas.periods import Period, PeriodError, parse_period
 

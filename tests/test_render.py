@@ -12,8 +12,8 @@ import openpyxl
 import pandas as pd
 import pytest
 
-from pipelines import charts
-from pipelines.render import fmt_value, render_report
+from pipelines.report import charts
+from pipelines.report.render import fmt_value, render_report
 from schemas.catalogue import Catalogue, load_catalogue
 from schemas.periods import parse_period
 
@@ -350,7 +350,7 @@ def test_change_since_previous_period(tmp_path):
 
 def test_trend_and_bands_data():
     """The trend takes the same half for a flow; the bands count communes by criteria met."""
-    from pipelines import report_charts
+    from pipelines.report import plans as report_charts
     from schemas.units import load_registry
 
     reg = load_registry()
@@ -423,7 +423,7 @@ def test_frames_read_back_from_the_contract_csv(tmp_path):
 def test_targets_and_sentences(tmp_path):
     """Actual against target where a targets file names one; the sentences use the table's
     numbers."""
-    from pipelines.targets import Targets
+    from pipelines.check.targets import Targets
 
     goals = pd.DataFrame([(2019, "31", "GN_TL_NGHEO", 1.0), (2019, "315", "GN_TL_NGHEO", 0.1),
                           (2018, "31", "GN_TL_NGHEO", 9.0)],
@@ -449,7 +449,7 @@ def test_targets_and_sentences(tmp_path):
 
 def test_every_number_shown_equals_the_aggregates(report):
     """Each table cell of each content area is the aggregates row it stands for, formatted."""
-    from pipelines.report_tables import CHART_ONLY, Column, value_fmt
+    from pipelines.report.tables import CHART_ONLY, Column, value_fmt
 
     _, html, tables = report
     cat = load_catalogue()
@@ -559,7 +559,7 @@ def test_national_report_shows_highest_and_lowest_and_names_the_country(national
     parser.feed(html)
     rows = parser.tables["4. Giảm nghèo"]
     names = [r[0] for r in rows[1:]]
-    from pipelines.report_tables import _distinct
+    from pipelines.report.tables import _distinct
 
     shown = _distinct({d.code: d.name for d in districts})  # a name several bear: its province
     rates = {shown[d.code]: 1.0 + n / 100 for n, d in enumerate(districts) if n % 100 != 7}
@@ -595,7 +595,7 @@ def test_national_report_shows_highest_and_lowest_and_names_the_country(national
 
 
 def test_selection_of_districts():
-    from pipelines.report_charts import MAX_DISTRICTS, SHOW_EACH, SHOW_LARGEST, select
+    from pipelines.report.plans import MAX_DISTRICTS, SHOW_EACH, SHOW_LARGEST, select
 
     few = {str(n): float(n) for n in range(MAX_DISTRICTS)}
     assert select(few, "rate") is None  # all fit: all shown, as at Hải Phòng's scale
@@ -615,7 +615,7 @@ def test_a_helper_process_changes_nothing_but_the_time(tmp_path, monkeypatch):
     helper died: the same files."""
     import os
 
-    from pipelines import render
+    from pipelines.report import render
 
     if not render._can_fork(2):
         pytest.skip("no fork or a single core: the report is always drawn in one process")
@@ -657,7 +657,7 @@ def test_a_helper_process_changes_nothing_but_the_time(tmp_path, monkeypatch):
 def test_the_long_table_is_written_as_openpyxl_would(tmp_path):
     """The `Dữ liệu` sheet is written straight into the file: text stays text (a formula, a
     leading blank, markup), a character XML forbids is dropped, numbers keep their formats."""
-    from pipelines.summary_xlsx import write_summary
+    from pipelines.report.summary_xlsx import write_summary
 
     agg = _aggregates()
     odd = {"304": FORMULA, "315": "  Huyện <b>Tiên</b> Lãng & co ", "316": "Huyện\x07 Vĩnh Bảo"}

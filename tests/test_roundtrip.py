@@ -5,8 +5,8 @@ import openpyxl
 from typer.testing import CliRunner
 
 from pipelines.cli import app
-from pipelines.form import CODE_ROW, FIRST_DATA_ROW
-from pipelines.validate import check_workbook
+from pipelines.forms.form import CODE_ROW, FIRST_DATA_ROW
+from pipelines.check.checker import check_workbook
 from schemas.periods import parse_period
 
 

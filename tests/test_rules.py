@@ -5,7 +5,7 @@ import openpyxl
 import pytest
 from builders import clean_values, column_of, edit, unit_row, write_clean
 
-from pipelines.validate import check_workbook
+from pipelines.check.checker import check_workbook
 from schemas.periods import parse_period
 
 D, P = "317", "2017-H1"  # Huyện Cát Hải: 2 thị trấn, 10 xã
@@ -232,7 +232,7 @@ def test_finding_messages_are_vietnamese(copy):
 
 
 def test_unforeseen_failure_costs_one_finding(clean, monkeypatch):
-    from pipelines import validate
+    from pipelines.check import checker as validate
 
     def boom(*args, **kwargs):
         raise KeyError("something no rule foresaw")
@@ -244,7 +244,7 @@ def test_unforeseen_failure_costs_one_finding(clean, monkeypatch):
 
 
 def test_file_that_cannot_be_opened(clean, monkeypatch):
-    from pipelines import validate
+    from pipelines.check import checker as validate
 
     def denied(path):
         raise PermissionError(13, "Permission denied")

@@ -9,10 +9,10 @@ import pytest
 from openpyxl import load_workbook
 from python_calamine import CalamineWorkbook
 
-from pipelines.form import (CODE_ROW, COVER_SHEET, FIRST_DATA_ROW, TOTAL_LABEL, locate_table,
+from pipelines.forms.form import (CODE_ROW, COVER_SHEET, FIRST_DATA_ROW, TOTAL_LABEL, locate_table,
                             total_row, write_form)
-from pipelines.quirks import QUIRKS, apply_quirk, strip_marks, swap_tone
-from pipelines.sample import DEFECTS, generate, simulate_values
+from pipelines.forms.quirks import QUIRKS, apply_quirk, strip_marks, swap_tone
+from pipelines.forms.sample import DEFECTS, generate, simulate_values
 from schemas.catalogue import load_catalogue
 from schemas.periods import parse_period
 from schemas.units import load_registry

@@ -5,7 +5,7 @@ schedules file, the deployments `serve` offers, `prefect.yaml` against both.
 
 The integration test starts a real `prefect server start` on a free loopback port with a
 temporary PREFECT_HOME, serves every deployment from a separate process
-(`python -m pipelines.serve serve`, as an officer would), runs "report for any period"
+(`python -m pipelines.deploy serve`, as an officer would), runs "report for any period"
 through the API as the UI's Run button does, and sends the watcher's event to see the
 event-driven rerun. The pytest process's own Prefect settings (the test harness) are left
 alone: the client here is pointed at the server with `temporary_settings`.
@@ -25,7 +25,11 @@ import pytest
 import yaml
 
 from builders import write_clean
-from pipelines import serve
+from pipelines.service import artifacts
+from pipelines import deploy
+from pipelines import flows
+from pipelines.service import server as prefect_server
+from pipelines.service import schedules
 
 PROJECT = Path(__file__).resolve().parent.parent
 TZ = "Asia/Ho_Chi_Minh"
@@ -44,12 +48,12 @@ TZ = "Asia/Ho_Chi_Minh"
     ("year", date(2026, 7, 10), "2025"),
 ])
 def test_period_for(kind, today, expected):
-    assert serve.period_for(kind, today) == expected
+    assert schedules.period_for(kind, today) == expected
 
 
 def test_period_for_rejects_other_kinds():
     with pytest.raises(ValueError, match="H1 hoặc year"):
-        serve.period_for("quarter", date(2026, 7, 10))
+        schedules.period_for("quarter", date(2026, 7, 10))
 
 
 @pytest.mark.parametrize("today, expected", [
@@ -58,13 +62,13 @@ def test_period_for_rejects_other_kinds():
     (date(2026, 8, 15), "2026-H1"), (date(2026, 3, 1), "2025"),      # outside: the latest ended
 ])
 def test_current_period(today, expected):
-    assert serve.current_period(today) == expected
+    assert schedules.current_period(today) == expected
 
 
 # --- schedules.toml -------------------------------------------------------------------------
 
 def test_schedules_file():
-    cfg = serve.load_schedules(serve.SCHEDULES_PATH)
+    cfg = schedules.load_schedules(schedules.SCHEDULES_PATH)
     assert cfg.timezone == TZ
     assert cfg.h1_report.cron == ("0 7 10 7 *",)
     assert cfg.year_report.cron == ("0 7 10 1 *",)
@@ -82,19 +86,19 @@ def _fire_times(cron: str, start: datetime, n: int) -> list[datetime]:
 
 
 def test_schedules_fire_in_hai_phong_time():
-    cfg = serve.load_schedules(serve.SCHEDULES_PATH)
+    cfg = schedules.load_schedules(schedules.SCHEDULES_PATH)
     start = datetime(2026, 1, 11, tzinfo=timezone.utc)
     (h1,) = _fire_times(cfg.h1_report.cron[0], start, 1)
     assert h1.astimezone(timezone.utc) == datetime(2026, 7, 10, 0, 0, tzinfo=timezone.utc)  # 07:00 +07
-    assert serve.period_for("H1", h1.date()) == "2026-H1"
+    assert schedules.period_for("H1", h1.date()) == "2026-H1"
     (year,) = _fire_times(cfg.year_report.cron[0], start, 1)
     assert (year.year, year.month, year.day, year.hour) == (2027, 1, 10, 7)
-    assert serve.period_for("year", year.date()) == "2026"
+    assert schedules.period_for("year", year.date()) == "2026"
     daily = _fire_times(cfg.validation.cron[0], datetime(2026, 2, 1, tzinfo=timezone.utc), 62)
     assert [d.month for d in daily] == [7] * 31 + [1] * 31  # every day of July, then January
     assert {d.hour for d in daily} == {17}
-    assert {serve.current_period(d.date()) for d in daily[:31]} == {"2026-H1"}
-    assert {serve.current_period(d.date()) for d in daily[31:]} == {"2026"}
+    assert {schedules.current_period(d.date()) for d in daily[:31]} == {"2026-H1"}
+    assert {schedules.current_period(d.date()) for d in daily[31:]} == {"2026"}
 
 
 @pytest.mark.parametrize("text, message", [
@@ -110,24 +114,24 @@ def test_schedules_errors(tmp_path, text, message):
     path = tmp_path / "schedules.toml"
     path.write_text(text + "\n", encoding="utf-8")
     with pytest.raises(ValueError, match=message):
-        serve.load_schedules(path)
+        schedules.load_schedules(path)
 
 
 def test_schedules_defaults_and_lists(tmp_path):
     path = tmp_path / "schedules.toml"
     path.write_text('[validation]\ncron = ["0 17 * 7 *", "0 17 1-15 8 *"]\n[h1_report]\n'
                     'cron = []\n[folders]\nraw_dir = "/data/raw"\n', encoding="utf-8")
-    cfg = serve.load_schedules(path)
+    cfg = schedules.load_schedules(path)
     assert cfg.validation.cron == ("0 17 * 7 *", "0 17 1-15 8 *")
     assert cfg.h1_report.cron == ()
-    assert cfg.year_report == serve.Schedules().year_report
+    assert cfg.year_report == schedules.Schedules().year_report
     assert cfg.folders() == {"raw_dir": "/data/raw"}
 
 
 # --- deployments ----------------------------------------------------------------------------
 
 def test_deployments():
-    built = {d.name: d for d in serve.deployments(serve.SCHEDULES_PATH)}
+    built = {d.name: d for d in deploy.deployments(schedules.SCHEDULES_PATH)}
     assert set(built) == {"bao-cao-6-thang", "bao-cao-nam", "kiem-tra-hang-ngay",
                           "bao-cao-theo-ky", "bao-cao-khi-co-tep-moi"}
     crons = {name: [(s.schedule.cron, s.schedule.timezone) for s in d.schedules or []]
@@ -159,11 +163,11 @@ def test_prefect_yaml_matches_schedules():
     assert set(raw) <= set(PrefectYamlModel.model_fields) | {"prefect-version", "definitions"}
     assert model.pull == [{"prefect.deployments.steps.set_working_directory":
                            {"directory": "{{ $THONGKE_PROJECT_DIR }}"}}]
-    cfg = serve.load_schedules(serve.SCHEDULES_PATH)
-    expected = {cfg.h1_report.deployment: ("pipelines/serve.py:scheduled_report", cfg.h1_report),
-                cfg.year_report.deployment: ("pipelines/serve.py:scheduled_report",
+    cfg = schedules.load_schedules(schedules.SCHEDULES_PATH)
+    expected = {cfg.h1_report.deployment: ("pipelines/flows.py:scheduled_report", cfg.h1_report),
+                cfg.year_report.deployment: ("pipelines/flows.py:scheduled_report",
                                              cfg.year_report),
-                cfg.validation.deployment: ("pipelines/serve.py:validate_arrivals",
+                cfg.validation.deployment: ("pipelines/flows.py:validate_arrivals",
                                             cfg.validation),
                 cfg.manual.deployment: ("pipelines/flows.py:period_report", cfg.manual),
                 cfg.on_change.deployment: ("pipelines/flows.py:period_report", None)}
@@ -175,15 +179,15 @@ def test_prefect_yaml_matches_schedules():
         assert d["entrypoint"] == entrypoint and (PROJECT / path).read_text().count(
             f"def {func}(") == 1
         assert d["work_pool"]["name"] == "thongke"
-        schedules = [RawScheduleConfig.model_validate(s) for s in d.get("schedules") or []]
-        assert [s.cron for s in schedules] == list(job.cron if job else [])
-        assert {s.timezone for s in schedules} <= {cfg.timezone}
+        crons = [RawScheduleConfig.model_validate(s) for s in d.get("schedules") or []]
+        assert [s.cron for s in crons] == list(job.cron if job else [])
+        assert {s.timezone for s in crons} <= {cfg.timezone}
     by_name = {d["name"]: d for d in raw["deployments"]}
     assert by_name[cfg.h1_report.deployment]["parameters"] == {"kind": "H1"}
     assert by_name[cfg.year_report.deployment]["parameters"] == {"kind": "year"}
     (spec,) = by_name[cfg.on_change.deployment]["triggers"]
     trigger = DeploymentEventTrigger.model_validate(spec)
-    ours = serve.on_change_trigger(cfg.on_change)
+    ours = deploy.on_change_trigger(cfg.on_change)
     for field in ("expect", "match", "for_each", "posture", "threshold", "within",
                   "schedule_after", "parameters"):
         assert getattr(trigger, field) == getattr(ours, field), field
@@ -196,7 +200,7 @@ def test_validation_markdown():
                "completeness": {"expected": 15, "received": 2, "on_time": 2, "accepted": 1,
                                 "partial": 0, "rejected": 1, "missing": 13,
                                 "not_received": ["Quận Hồng Bàng"], "deadline": "15/07/2026"}}
-    text = serve.validation_markdown(summary, "/x/reports/2026-H1/phan_hoi")
+    text = artifacts.validation_markdown(summary, "/x/reports/2026-H1/phan_hoi")
     assert text.startswith("# Kiểm tra báo cáo đã nhận: 6 tháng đầu năm 2026")
     assert "Ngày kiểm tra: 12/07/2026." in text
     assert "Đã nộp **2/15** quận, huyện" in text and "Chưa nộp: Quận Hồng Bàng." in text
@@ -216,8 +220,8 @@ def test_validate_arrivals_writes_feedback_only(prefect_harness, tmp_path, monke
     write_clean(raw / "2017-H1" / "Bach Long Vi.xlsx", "318", "2017-H1")
     edit(write_clean(raw / "2017-H1" / "Do Son.xlsx", "308", "2017-H1"),
          **{"4. Giảm nghèo!D7": -5})  # an error: a marked copy for Đồ Sơn
-    monkeypatch.setattr(serve, "run_date", lambda tz: date(2017, 7, 20))
-    summary = asyncio.run(serve.validate_arrivals(raw_dir=str(raw), reports_dir=str(reports)))
+    monkeypatch.setattr(flows, "run_date", lambda tz: date(2017, 7, 20))
+    summary = asyncio.run(flows.validate_arrivals(raw_dir=str(raw), reports_dir=str(reports)))
     assert summary["period"] == "2017-H1" and summary["files"] == 2
     assert summary["checked_on"] == "2017-07-20"
     assert summary["completeness"]["received"] == 2 and summary["errors"] >= 1
@@ -227,8 +231,8 @@ def test_validate_arrivals_writes_feedback_only(prefect_harness, tmp_path, monke
     assert not (out / "aggregates.csv").exists() and not (out / "bao_cao.html").exists()
     assert not (reports / "thongke.duckdb").exists()
     # nothing arrived yet for the January window's period
-    monkeypatch.setattr(serve, "run_date", lambda tz: date(2018, 1, 5))
-    empty = asyncio.run(serve.validate_arrivals(raw_dir=str(raw), reports_dir=str(reports)))
+    monkeypatch.setattr(flows, "run_date", lambda tz: date(2018, 1, 5))
+    empty = asyncio.run(flows.validate_arrivals(raw_dir=str(raw), reports_dir=str(reports)))
     assert empty["period"] == "2017" and empty["files"] == 0 and "skipped" in empty
 
 
@@ -249,26 +253,26 @@ def test_scheduled_report_runs_the_period_of_its_date(prefect_harness, tmp_path,
     for period in ("2016", "2017", "2017-H1"):
         (raw / period).mkdir(parents=True)
         (raw / period / "bao cao.xlsx").write_bytes(b"any file counts")
-    monkeypatch.setattr(serve, "period_report", fake_report)
-    monkeypatch.setattr(serve, "run_date", lambda tz: date(2018, 1, 10))  # the annual schedule
-    result = asyncio.run(serve.scheduled_report(kind="year", raw_dir=str(raw)))
+    monkeypatch.setattr(flows, "period_report", fake_report)
+    monkeypatch.setattr(flows, "run_date", lambda tz: date(2018, 1, 10))  # the annual schedule
+    result = asyncio.run(flows.scheduled_report(kind="year", raw_dir=str(raw)))
     assert result["period"] == "2017"
-    monkeypatch.setattr(serve, "run_date", lambda tz: date(2017, 7, 10))  # the 6-month one
-    asyncio.run(serve.scheduled_report(kind="H1", raw_dir=str(raw), reports_dir="/o"))
-    asyncio.run(serve.scheduled_report(kind="H1", period="2016", raw_dir=str(raw)))  # given wins
+    monkeypatch.setattr(flows, "run_date", lambda tz: date(2017, 7, 10))  # the 6-month one
+    asyncio.run(flows.scheduled_report(kind="H1", raw_dir=str(raw), reports_dir="/o"))
+    asyncio.run(flows.scheduled_report(kind="H1", period="2016", raw_dir=str(raw)))  # given wins
     assert calls == [("2017", str(raw), None), ("2017-H1", str(raw), "/o"),
                      ("2016", str(raw), None)]
     # nothing received: a clear failure, not a report of nothing
-    monkeypatch.setattr(serve, "run_date", lambda tz: date(2019, 1, 10))
+    monkeypatch.setattr(flows, "run_date", lambda tz: date(2019, 1, 10))
     with pytest.raises(RuntimeError, match="chưa nhận được báo cáo nào của kỳ 2018"):
-        asyncio.run(serve.scheduled_report(kind="year", raw_dir=str(raw)))
+        asyncio.run(flows.scheduled_report(kind="year", raw_dir=str(raw)))
     assert len(calls) == 3
 
 
 def test_run_date_outside_a_run_is_today_in_hai_phong():
     from zoneinfo import ZoneInfo
 
-    assert serve.run_date(TZ) == datetime.now(ZoneInfo(TZ)).date()
+    assert schedules.run_date(TZ) == datetime.now(ZoneInfo(TZ)).date()
 
 
 # --- the real server ------------------------------------------------------------------------
@@ -316,11 +320,9 @@ async def _wait_for(what: str, probe, timeout: float, logs: list[Path],
 
 
 def test_server_serves_schedules_and_runs(tmp_path):
-    from pipelines import flows
-
     raw, reports = tmp_path / "raw", tmp_path / "reports"
-    schedules = tmp_path / "schedules.toml"
-    schedules.write_text(serve.SCHEDULES_PATH.read_text(encoding="utf-8").replace(
+    schedules_file = tmp_path / "schedules.toml"
+    schedules_file.write_text(schedules.SCHEDULES_PATH.read_text(encoding="utf-8").replace(
         "debounce_seconds = 60", f"debounce_seconds = {DEBOUNCE}"), encoding="utf-8")
     logs = [tmp_path / "serve.log", tmp_path / "server.log"]
     url = f"http://127.0.0.1:{_free_port()}"
@@ -328,7 +330,7 @@ def test_server_serves_schedules_and_runs(tmp_path):
     clock = [("start", time.monotonic())]
     server = serving = None
     try:
-        server = serve.start_server(
+        server = prefect_server.start_server(
             tmp_path / "server-home", "127.0.0.1", int(url.rsplit(":", 1)[1]), log=logs[1],
             env={**clean, "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
                  # nothing here needs future runs created or marked late
@@ -340,11 +342,11 @@ def test_server_serves_schedules_and_runs(tmp_path):
                "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
                "PREFECT_RUNNER_POLL_FREQUENCY": "1",  # pick runs up within a second
                "THONGKE_RAW_DIR": str(raw), "THONGKE_REPORTS_DIR": str(reports),
-               "THONGKE_PDF": "0", "THONGKE_SCHEDULES": str(schedules),
+               "THONGKE_PDF": "0", "THONGKE_SCHEDULES": str(schedules_file),
                "PYTHONUNBUFFERED": "1"}  # its log is readable when something fails
         with open(logs[0], "wb") as out:
             serving = subprocess.Popen(
-                [sys.executable, "-m", "pipelines.serve", "serve", "--wait",
+                [sys.executable, "-m", "pipelines.deploy", "serve", "--wait",
                  str(SERVER_START_TIMEOUT)], cwd=tmp_path, env=env, stdin=subprocess.DEVNULL,
                 stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
         # the districts' workbooks, while the server starts
@@ -353,7 +355,7 @@ def test_server_serves_schedules_and_runs(tmp_path):
         for code, name in (("318", "Bach Long Vi"), ("317", "Cat Hai")):
             write_clean(raw / "2017-H1" / f"{name}.xlsx", code, "2017-H1")
         try:
-            serve.wait_healthy(url, SERVER_START_TIMEOUT, server)
+            prefect_server.wait_healthy(url, SERVER_START_TIMEOUT, server)
         except (RuntimeError, TimeoutError) as exc:
             raise AssertionError(f"prefect server: {exc}\n{_tail(logs[1])}") from None
         clock.append(("server healthy", time.monotonic()))
@@ -361,9 +363,9 @@ def test_server_serves_schedules_and_runs(tmp_path):
                               check_artifacts=hasattr(flows, "publish_artifacts")))
     finally:
         if serving is not None:
-            serve.stop_process(serving)  # before the server: on SIGTERM it pauses schedules
+            prefect_server.stop_process(serving)  # before the server: on SIGTERM it pauses schedules
         if server is not None:
-            serve.stop_process(server)
+            prefect_server.stop_process(server)
         clock.append(("stopped", time.monotonic()))
         print("\n" + "; ".join(f"{what} {t - clock[0][1]:.1f} s" for what, t in clock[1:]))
 
@@ -387,13 +389,13 @@ async def _exercise(url: str, serving: subprocess.Popen, logs: list[Path], repor
     def tails() -> str:
         return "\n".join(_tail(p) for p in logs)
 
-    cfg = serve.load_schedules(serve.SCHEDULES_PATH)
+    cfg = schedules.load_schedules(schedules.SCHEDULES_PATH)
     names = {"h1": f"scheduled-report/{cfg.h1_report.deployment}",
              "year": f"scheduled-report/{cfg.year_report.deployment}",
              "validation": f"validate-arrivals/{cfg.validation.deployment}",
              "manual": f"period-report/{cfg.manual.deployment}",
              "on_change": f"period-report/{cfg.on_change.deployment}"}
-    trigger_name = serve.on_change_trigger(cfg.on_change).name
+    trigger_name = deploy.on_change_trigger(cfg.on_change).name
     with temporary_settings(updates={PREFECT_API_URL: f"{url}/api"}):
         async with get_client() as client:
             async def all_deployed():  # every deployment, and the trigger's automation
@@ -432,7 +434,7 @@ async def _exercise(url: str, serving: subprocess.Popen, logs: list[Path], repor
 
             await send_events()
 
-            # the daily check (a flow of pipelines/serve.py, loaded by module path)
+            # the daily check (a flow of pipelines/flows.py, loaded by module path)
             check = await arun_deployment(
                 names["validation"], parameters={"period": "2017-H1",
                                                  "reports_dir": str(check_reports)},
@@ -486,17 +488,17 @@ async def _exercise(url: str, serving: subprocess.Popen, logs: list[Path], repor
     ("127.0.0.1", True), ("localhost", True), ("::1", True), ("[::1]", True), ("127.0.0.2", True),
     ("0.0.0.0", False), ("::", False), ("192.168.1.10", False), ("may-chu.local", False)])
 def test_is_loopback(host, loopback):
-    assert serve.is_loopback(host) is loopback
+    assert prefect_server.is_loopback(host) is loopback
 
 
 def test_server_stays_on_loopback_without_an_auth_string(monkeypatch, capsys):
     """Opened to the network only behind PREFECT_SERVER_API_AUTH_STRING (docs/THREATS.md)."""
     started = []
-    monkeypatch.setattr(serve, "run_server", lambda *a: started.append(a) or 0)
+    monkeypatch.setattr(deploy, "run_server", lambda *a: started.append(a) or 0)
     monkeypatch.delenv("PREFECT_SERVER_API_AUTH_STRING", raising=False)
-    assert serve.main(["server", "--host", "0.0.0.0"]) == 2
+    assert deploy.main(["server", "--host", "0.0.0.0"]) == 2
     assert started == [] and "PREFECT_SERVER_API_AUTH_STRING" in capsys.readouterr().err
-    assert serve.main(["server"]) == 0  # 127.0.0.1 needs none
+    assert deploy.main(["server"]) == 0  # 127.0.0.1 needs none
     monkeypatch.setenv("PREFECT_SERVER_API_AUTH_STRING", "canbo:mot-mat-khau-dai")
-    assert serve.main(["server", "--host", "0.0.0.0"]) == 0
+    assert deploy.main(["server", "--host", "0.0.0.0"]) == 0
     assert [a[1] for a in started] == ["127.0.0.1", "0.0.0.0"]

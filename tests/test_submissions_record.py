@@ -5,10 +5,10 @@ import duckdb
 import pandas as pd
 from builders import write_clean
 
-from pipelines import record
+from pipelines.record import db as record
 from pipelines.flows import period_tables
-from pipelines.submissions import decide_statuses
-from pipelines.validate import WorkbookResult, check_workbook
+from pipelines.check.submissions import decide_statuses
+from pipelines.check.checker import WorkbookResult, check_workbook
 from schemas.periods import parse_period
 
 
@@ -91,8 +91,8 @@ def test_a_file_for_another_period_supersedes_nothing(tmp_path, catalogue, regis
     right file, though older, still counts."""
     from builders import edit, write_clean
 
-    from pipelines.submissions import decide_statuses
-    from pipelines.validate import check_workbook
+    from pipelines.check.submissions import decide_statuses
+    from pipelines.check.checker import check_workbook
     from schemas.periods import parse_period
 
     right = edit(write_clean(tmp_path / "dung.xlsx", "318", "2017"), **{"Thông tin!B6": "02/01/2018"})

@@ -6,7 +6,7 @@ import openpyxl
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from pipelines.targets import find_targets, read_targets
+from pipelines.check.targets import find_targets, read_targets
 
 
 def _xlsx(path, rows):

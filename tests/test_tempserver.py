@@ -1,5 +1,5 @@
 """The temporary Prefect server thongke starts itself for a run with no API configured
-(pipelines/tempserver.py): the same command as Prefect's own, used only when Prefect would
+(pipelines/service/tempserver.py): the same command as Prefect's own, used only when Prefect would
 have started one, gone when the run ends or is killed."""
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ import psutil
 import pytest
 
 from builders import write_clean
-from pipelines import tempserver
+from pipelines.service import tempserver
 
 ROOT = Path(__file__).resolve().parent.parent
 ENTRY = Path(sys.executable).parent / "thongke"  # the installed command, as officers run it

@@ -6,7 +6,7 @@ from babel.numbers import format_decimal
 from hypothesis import given
 from hypothesis import strategies as st
 
-from pipelines.values import parse_cell, parse_vn_number
+from pipelines.read.values import parse_cell, parse_vn_number
 
 
 @pytest.mark.parametrize("raw,type_,value", [
@@ -61,7 +61,7 @@ def test_never_raises_and_is_value_or_problem(raw, type_):
 
 
 def test_vietnamese_numbers_round_half_up():
-    from pipelines.text import vn_flexible, vn_number
+    from pipelines.base.text import vn_flexible, vn_number
 
     assert vn_number(0.125, 2) == "0,13" and vn_number(2.5) == "3" and vn_number(1234.5) == "1.235"
     assert vn_flexible(12.345) == "12,35" and vn_number(float("inf")) == "" and vn_number(None) == ""
@@ -71,7 +71,7 @@ def test_vietnamese_numbers_round_half_up():
 @given(st.floats(min_value=-1e12, max_value=1e12, allow_nan=False), st.integers(0, 3))
 def test_vn_number_reads_back(value, decimals):
     """What the report prints, the reader reads back: the value rounded half up."""
-    from pipelines.text import round_half_up, vn_number
+    from pipelines.base.text import round_half_up, vn_number
 
     text = vn_number(value, decimals)
     back = parse_vn_number(text)

@@ -13,7 +13,7 @@ import pytest
 from builders import column_of, edit, unit_row, write_clean
 from hypothesis import given, settings as hsettings, strategies as st
 
-from pipelines import watch as W
+from pipelines.service import watch as W
 from pipelines.settings import get_settings
 from schemas.periods import parse_period
 from schemas.units import load_registry
@@ -309,7 +309,7 @@ def test_handle_retries_a_half_written_workbook_once(place, books, monkeypatch):
 
 
 def test_handle_a_locked_record_leaves_history_out(place, books, monkeypatch):
-    from pipelines import record
+    from pipelines.record import db as record
 
     s = place
     s.record_path.parent.mkdir(parents=True)
@@ -327,7 +327,7 @@ def test_handle_a_locked_record_leaves_history_out(place, books, monkeypatch):
 
 
 def test_handle_waits_for_a_run_of_the_period(place, books):
-    from pipelines.lock import PeriodBusy, period_lock
+    from pipelines.base.lock import PeriodBusy, period_lock
 
     path = shutil.copy(books["clean_303"], place.raw_dir / P / "a.xlsx")
     with period_lock(place.reports_dir, P, timeout=1):  # a run of the period is going

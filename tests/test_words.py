@@ -18,8 +18,8 @@ import pandas as pd
 import pytest
 
 import words
-from pipelines import narrative
-from pipelines.render import render_report
+from pipelines.report import narrative
+from pipelines.report.render import render_report
 
 ROOT = Path(__file__).resolve().parent.parent
 THONGKE = Path(sys.executable).parent / "thongke"

@@ -11,7 +11,7 @@ seeded random source), so a rebuild gives byte-identical files.
 The large or dangerous files are never committed: `generate(folder)` writes them, and the
 tests call it into a temporary folder. One of them (`calamine_killer_xfd1048576.xlsx`)
 makes python-calamine 0.9.1 abort the whole Python process (a Rust allocation failure of
-about 512 GB, no exception) if it ever reaches calamine: only `pipelines.guard.guard`
+about 512 GB, no exception) if it ever reaches calamine: only `pipelines.read.guard.guard`
 stands in between. Open it with nothing else.
 
 The encrypted workbook is a genuine one (ECMA-376 agile encryption, password `thongke`),
@@ -46,7 +46,7 @@ for _p in (str(PROJECT), str(PROJECT / "tests")):
         sys.path.insert(0, _p)
 
 from builders import clean_values, column_of, unit_row  # noqa: E402
-from pipelines.form import build_form  # noqa: E402
+from pipelines.forms.form import build_form  # noqa: E402
 
 PERIOD = "2017"
 MADE_ON = dt.date(2018, 1, 8)
@@ -54,7 +54,7 @@ ZIP_TIME = (2018, 1, 8, 8, 0, 0)
 STAMP = "2018-01-08T08:00:00Z"
 PASSWORD = "thongke"
 LEGACY = PROJECT / "tests" / "data" / "legacy_bach_long_vi_2017.xls"
-# zip part of each sheet in a workbook written by pipelines.form (the cover first)
+# zip part of each sheet in a workbook written by pipelines.forms.form (the cover first)
 PART = {"cover": "xl/worksheets/sheet1.xml", "TT": "xl/worksheets/sheet2.xml",
         "NL": "xl/worksheets/sheet3.xml", "AS": "xl/worksheets/sheet4.xml",
         "GN": "xl/worksheets/sheet5.xml", "NTM": "xl/worksheets/sheet6.xml",

@@ -8,7 +8,7 @@ The output is deterministic (fixed dates, fixed zip timestamps): rerunning it on
 code gives byte-identical files. The files are committed; the tests do not regenerate them.
 
 - `record/<period>/`: clean workbooks of four districts for 2017, 2018-H1 and 2018, values
-  from `pipelines.sample.simulate_values(district, period, seed=2017)` (consistent across
+  from `pipelines.forms.sample.simulate_values(district, period, seed=2017)` (consistent across
   periods: GN02 of 2018 is GN06 of 2017, H1 flows are 40-60 % of the year's).
 - `bad/`: period 2018, each file its district's clean 2018 values with one defect.
 - `ok/`: period 2018, legitimate variants FORM.md allows (no finding expected).
@@ -36,10 +36,10 @@ sys.path[:0] = [str(PROJECT), str(PROJECT / "tests")]
 import openpyxl  # noqa: E402
 
 from builders import column_of, unit_row  # noqa: E402
-from pipelines.form import (CODE_COL, FIRST_DATA_ROW, NAME_COL, STT_COL, build_form,  # noqa: E402
+from pipelines.forms.form import (CODE_COL, FIRST_DATA_ROW, NAME_COL, STT_COL, build_form,  # noqa: E402
                             relocate, save_workbook, total_row)
-from pipelines.sample import simulate_values  # noqa: E402
-from pipelines.xlsx import set_text  # noqa: E402
+from pipelines.forms.sample import simulate_values  # noqa: E402
+from pipelines.base.xlsx import set_text  # noqa: E402
 from schemas.catalogue import load_catalogue  # noqa: E402
 from schemas.periods import parse_period  # noqa: E402
 from schemas.units import load_registry  # noqa: E402

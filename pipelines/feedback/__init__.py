@@ -1,0 +1,1 @@
+"""Each district's findings on its own file: marked copies, summaries, listings."""

@@ -1,0 +1,1 @@
+"""The blank form districts fill, and the sample generator with its quirks."""

@@ -1,0 +1,325 @@
+"""Demo submissions: realistic, internally consistent workbooks for every district and period.
+
+`generate(raw_dir)` writes one workbook per district valid in each period into
+`raw_dir/<period>/` (and nothing else there), with the messiness real offices produce
+(`QUIRKS`, each a small function over an openpyxl Workbook) and a few deliberate defects
+(`DEFECTS`, each named with the rule or status it should produce). It returns a manifest:
+one dict per file written.
+
+Numbers come from a per-unit simulation seeded by (seed, unit code, year), so a unit's
+figures do not depend on which periods are asked for: GN02 of year Y (and of Y-H1) is GN06
+of year Y-1, H1 flows are 40-60 % of the year's, NTM criteria only grow and the year a
+commune was recognised never changes.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import os
+import random
+import re
+import shutil
+import unicodedata
+from pathlib import Path
+
+
+from pipelines.base.atomic import atomic_path
+from pipelines.forms.form import (CODE_COL, NAME_COL, build_form,
+                            locate_table, relocate, save_workbook, sheet_units)
+from pipelines.forms.quirks import QUIRKS, swap_tone
+from pipelines.base.xlsx import set_text
+from schemas.catalogue import Catalogue, load_catalogue
+from schemas.periods import Period, parse_period
+from schemas.units import Unit, load_registry
+
+BASE_YEAR = 2016  # first year simulated; a unit created later starts in its first year
+DEFECTS = {  # defect -> the rule or submission status it should produce
+    "wrong_total": "R13", "name_of_other_unit": "R19", "gn_unbalanced": "R07",
+    "missing_unit_row": "R04", "superseded": "superseded", "duplicate": "duplicate",
+    "extra_zeros": "R15",
+}
+_PEOPLE = ["Nguyễn Thị Hương", "Trần Văn Hùng", "Phạm Thị Lan", "Lê Minh Tuấn", "Vũ Thị Hoà",
+           "Đỗ Quang Huy", "Hoàng Thị Thuỷ", "Bùi Văn Nam", "Đặng Thị Mai", "Ngô Đức Thắng"]
+
+
+# ---------------------------------------------------------------- simulation
+class _Simulator:
+    def __init__(self, seed: int):
+        self.seed, self._plans = seed, {}
+
+    def _rng(self, *key) -> random.Random:
+        return random.Random(":".join(str(k) for k in (self.seed, *key)))
+
+    def _initial(self, unit: Unit, year: int) -> dict:
+        r = self._rng(unit.code, "init")
+        kind = unit.type
+        h = r.randint(200, 400) if kind == "huyện" else round(r.triangular(1500, 6000, 1800))
+        rate = {"xã": (2, 5), "thị trấn": (1, 2.5), "phường": (0.5, 1.5)}.get(kind, (1.5, 4))
+        vil = r.randint(4, 15)
+        order = list(range(1, 20))
+        r.shuffle(order)
+        recognised = kind == "xã" and r.random() < 0.33
+        return dict(H=h, P=round(h * r.uniform(*rate) / 100), vil=vil,
+                    vil_ok=vil - r.randint(0, min(4, vil)), reg=r.uniform(0.85, 0.95),
+                    fam=r.uniform(0.8, 0.92), order=order,
+                    met=19 if recognised else r.randint(8, 18),
+                    ntm=r.randint(2012, year - 1) if recognised else None,
+                    vm=r.randint(2010, year - 1) if kind != "xã" and r.random() < 0.45 else None)
+
+    def plan(self, unit: Unit, year: int) -> dict:
+        """{'h1': values, 'year': values, 'end': state at the year's end} for one unit."""
+        key = (unit.code, year)
+        if key not in self._plans:
+            first = max(BASE_YEAR, unit.valid_from.year)
+            start = self._initial(unit, year) if year <= first else self.plan(unit, year - 1)["end"]
+            self._plans[key] = self._year(unit, year, start)
+        return self._plans[key]
+
+    def _year(self, unit: Unit, year: int, st: dict) -> dict:
+        r = self._rng(unit.code, year)
+        small, rural = unit.type == "huyện", unit.type == "xã"
+        share = lambda: r.uniform(0.4, 0.6)  # noqa: E731
+        money = lambda lo, hi: round(r.uniform(lo, hi), 2)  # noqa: E731
+        p0 = st["P"]
+        f = {"GN03": round(p0 * r.uniform(0.25, 0.40)), "GN04": round(p0 * r.uniform(0, 0.03)),
+             "GN05": round(p0 * r.uniform(0.04, 0.10))}
+        f["TT01"] = r.randint(4, 12) if small else r.randint(10, 40)
+        f["TT02"] = f["TT01"] * r.randint(30, 120)
+        f["NL01"] = money(20, 80) if small else money(50, 500)
+        f["NL02"] = money(10, 100) if small else money(200, 3000) if rural else money(50, 800)
+        f["NL03"] = money(5, 50) if small else money(20, 600)
+        f["NL04"] = r.randint(*(50, 300) if small else (500, 5000) if rural else (100, 1500))
+        f["AS01"] = r.choice([0, 1]) if small else r.choice([0, 0, 1, 1, 2, 3])
+        f["AS02"] = r.choice([0, 1]) if small else r.choice([0, 1, 1, 2, 3])
+        costs = [money(40, 80) for _ in range(f["AS01"] + f["AS02"])]
+        f["AS03"] = round(sum(costs), 2)
+        f["AS04"] = r.randint(1, 10) if small else r.randint(5, 60)
+        f["AS05"] = round(p0 * r.uniform(1, 2.5)) + r.randint(0, 20)
+        f["MH01"], f["MH02"] = r.randint(0, 4), r.randint(0, 3)
+        f["MH03"] = (f["MH01"] + f["MH02"]) * r.randint(5, 20)
+        f["MH04"] = min(round(f["MH03"] * r.uniform(0.05, 0.3)), f["GN03"])
+        f["GS01"], f["GS02"], f["GS03"] = r.randint(1, 8), r.randint(0, 3), r.randint(0, 12)
+        f["GS04"] = round(f["GS03"] * r.uniform(0.5, 1))
+        f["GS05"] = r.randint(20, 80) if small else r.randint(50, 400)
+        f["GS06"] = round(f["GS05"] * r.uniform(0.75, 0.97))
+        h = {k: (round(v * share(), 2) if isinstance(v, float) else round(v * share()))
+             for k, v in f.items()}
+        built, fixed = round(f["AS01"] * share()), round(f["AS02"] * share())
+        h.update(AS01=built, AS02=fixed, AS03=round(sum(costs[:built]) + sum(
+            costs[f["AS01"]:f["AS01"] + fixed]), 2))
+        for small_code, big_code in (("GS04", "GS03"), ("GS06", "GS05"), ("MH04", "MH03"),
+                                     ("MH04", "GN03")):
+            h[small_code] = min(h[small_code], h[big_code])
+
+        end_h = round(st["H"] * (1 + r.uniform(0.005, 0.02)))
+        reg = min(0.98, st["reg"] + r.uniform(0, 0.01))
+        fam = min(0.97, st["fam"] + r.uniform(0, 0.015))
+        vil_ok = min(st["vil"], st["vil_ok"] + (r.random() < 0.4))
+        step = r.randint(1, 4) if st["met"] >= 14 else r.randint(0, 3)  # criteria gained
+        k = min(19 - st["met"], step)
+        k_h1 = r.randint(0, k)
+        vm, vm_h1 = st["vm"], st["vm"]
+        if vm is None and r.random() < 0.25:
+            vm = year
+            vm_h1 = year if r.random() < 0.5 else None
+        ntm = st["ntm"] or (year if st["met"] + k == 19 else None)
+        out = {}
+        for half, flows, hh, met, ok, vm_year in (
+                ("h1", h, (st["H"] + end_h) // 2, st["met"] + k_h1, st["vil_ok"], vm_h1),
+                ("year", f, end_h, st["met"] + k, vil_ok, vm)):
+            v = dict(flows)
+            poor = p0 - flows["GN03"] + flows["GN04"] + flows["GN05"]
+            near = min(round(poor * r.uniform(2, 3)), hh - poor)
+            v.update(GN01=hh, GN02=p0, GN06=poor, GN07=near,
+                     TT03=round(hh * reg), TT05=st["vil"], TT06=ok, VM01=st["vil"], VM02=ok,
+                     VM03=int(vm_year is not None), VM04=vm_year)
+            v["TT04"] = round(v["TT03"] * fam)
+            done = set(st["order"][:met])
+            v.update({f"NTM{n:02d}": int(n in done) for n in range(1, 20)})
+            v["NTM20"] = st["ntm"] or (year if met == 19 else None)
+            out[half] = v
+        out["end"] = dict(st, H=end_h, P=out["year"]["GN06"], reg=reg, fam=fam, vil_ok=vil_ok,
+                          met=st["met"] + k, ntm=ntm, vm=vm)
+        return out
+
+    def values(self, units: list[Unit], period: Period, catalogue: Catalogue) -> dict:
+        """`values` for `write_form`: sheet key -> unit code -> indicator code -> value."""
+        out: dict = {}
+        for sheet in catalogue.sheets:
+            out[sheet.key] = {}
+            for u in sheet_units(sheet, units):
+                v = self.plan(u, period.year)["h1" if period.h1 else "year"]
+                out[sheet.key][u.code] = {c: v[c] for c in sheet.codes}
+        return out
+
+
+def simulate_values(district_code: str, period: Period | str, seed: int = 2017,
+                    catalogue: Catalogue | None = None) -> dict:
+    """The clean values `generate` would write for one district and period (for tests:
+    write them with `write_form`, apply a quirk, and check a reader gets them back)."""
+    period = period if isinstance(period, Period) else parse_period(period)
+    units = load_registry().units(str(district_code), period)
+    return _Simulator(seed).values(units, period, catalogue or load_catalogue())
+
+
+# ---------------------------------------------------------------- planning and writing
+_NAMES_H1 = ["BC 6 thang {year} - {ascii}", "Bao cao 6 thang {ascii} (sua lan 2)",
+             "Báo cáo 6 tháng đầu năm {year} - {short}", "{code}_{year}_H1",
+             "{short} - báo cáo sơ kết 6 tháng {year}"]
+_NAMES_YEAR = ["BC nam {year} - {ascii}", "Bao cao ca nam {year} {ascii} (final)",
+               "Báo cáo năm {year} {short}", "{code}_{year}", "{short} - BC tong ket nam {year}"]
+_ERRORS = {"R04", "R07"}
+
+
+def _ascii(text: str) -> str:
+    text = unicodedata.normalize("NFD", text).replace("Đ", "D").replace("đ", "d")
+    return "".join(ch for ch in text if not unicodedata.combining(ch))
+
+
+def _file_name(district, period: Period, style: int) -> str:
+    short = re.sub(r"^(Quận|Huyện)\s+", "", district.name)
+    pattern = (_NAMES_H1 if period.h1 else _NAMES_YEAR)[style]
+    return pattern.format(year=period.year, ascii=_ascii(short), short=short,
+                          code=district.code) + ".xlsx"
+
+
+def _eligible(quirk: str, job: dict) -> bool:
+    if quirk == "names_other_tone":
+        return any(swap_tone(u.name) != u.name for u in job["units"])
+    # Bạch Long Vĩ's single row would hide most quirks; it gets the cover ones.
+    return len(job["units"]) >= 2 or quirk.startswith("cover_")
+
+
+def _assign(jobs: list[dict], rng: random.Random, optional: list[str],
+            catalogue: Catalogue) -> None:
+    """Spread defects (distinct districts), quirks (each at least once, a few files get two)
+    and a few blank optional cells over the jobs; most files stay clean."""
+    order = jobs[:]
+    rng.shuffle(order)
+    used: set[str] = set()
+    for name in DEFECTS:  # R07 in an H1 report, so no R14 follows in the next year
+        late = [j for j in order if name != "gn_unbalanced" or j["period"].h1
+                or j["period"] == jobs[-1]["period"]]
+        pick = next((j for j in late + order if len(j["units"]) >= 2 and not j["defects"]
+                     and j["district"].code not in used), None)
+        if pick:
+            pick["defects"].append(name)
+            used.add(pick["district"].code)
+    for n, quirk in enumerate(QUIRKS):
+        want = 1 if n % 3 == 2 else 0
+        cands = [j for j in order if _eligible(quirk, j) and len(j["quirks"]) < 3]
+        cands.sort(key=lambda j: (bool(j["defects"]), len(j["quirks"]) != want, len(j["quirks"])))
+        if cands:
+            cands[0]["quirks"].append(quirk)
+    for job in sorted((j for j in order if not j["defects"]), key=lambda j: len(j["quirks"]))[:3]:
+        for unit in rng.sample(job["units"], min(2, len(job["units"]))):
+            for code in rng.sample(optional, rng.randint(1, 3)):
+                job["blanks"].append((catalogue.indicators[code].sheet, unit.code, code))
+
+
+def _sheet_name(catalogue: Catalogue, key: str) -> str:
+    return catalogue.sheet(key).display_name
+
+
+def _write_job(folder: Path, job: dict, sim: _Simulator, catalogue: Catalogue,
+               seed: int) -> list[dict]:
+    period, district, units = job["period"], job["district"], job["units"]
+    r = random.Random(f"{seed}:{period}:{district.code}")
+    values = sim.values(units, period, catalogue)
+    blanks = [dict(sheet=_sheet_name(catalogue, s), unit_code=u, indicator=c)
+              for s, u, c in job["blanks"] if u in values[s]]
+    for s, u, c in job["blanks"]:
+        values[s].get(u, {})[c] = None
+    made = (dt.date(period.year, 7, r.randint(3, 20)) if period.h1
+            else dt.date(period.year, 12, 20) + dt.timedelta(days=r.randint(0, 25)))
+    cover = {"Người lập biểu": r.choice(_PEOPLE), "Ngày lập": made,
+             "Điện thoại": f"0225 {r.randint(3500, 3899)} {r.randint(100, 999)}"}
+    style = 0 if "duplicate" in job["defects"] else r.randrange(len(_NAMES_H1))
+    name, defects, totals = _file_name(district, period, style), [], None
+    if (folder / name).exists():  # another district of the same name (the national registry)
+        name = f"{name[:-5]} ({district.code}).xlsx"
+    gn = values["GN"]
+
+    def defect(kind: str, sheet: str, **kw) -> None:
+        defects.append(dict(name=kind, rule=DEFECTS[kind], sheet=_sheet_name(catalogue, sheet),
+                            **kw))
+
+    if "gn_unbalanced" in job["defects"]:
+        unit = r.choice(sorted(gn))
+        gn[unit]["GN06"] += r.randint(2, 5)
+        defect("gn_unbalanced", "GN", unit_code=unit, indicator="GN06")
+    if "extra_zeros" in job["defects"]:  # a number typed with two zeros too many
+        unit = r.choice(sorted(values["TT"]))
+        values["TT"][unit]["TT02"] *= 100
+        defect("extra_zeros", "TT", unit_code=unit, indicator="TT02")
+    if "wrong_total" in job["defects"]:
+        totals = {"GN": {c: sum(v[c] for v in gn.values()) for c in catalogue.sheet("GN").codes}}
+        totals["GN"]["GN01"] += r.randint(50, 300)
+        defect("wrong_total", "GN", indicator="GN01")
+    wb = build_form(district.code, period, values=values, cover=cover, totals=totals,
+                    catalogue=catalogue)
+    if "name_of_other_unit" in job["defects"]:
+        ws = wb[_sheet_name(catalogue, "GN")]
+        first, total, _ = locate_table(ws, catalogue)
+        row, other = r.sample(range(first, total), 2)
+        set_text(ws.cell(row, NAME_COL), ws.cell(other, NAME_COL).value)
+        defect("name_of_other_unit", "GN", unit_code=ws.cell(row, CODE_COL).value,
+               named=ws.cell(other, CODE_COL).value)
+    if "missing_unit_row" in job["defects"]:
+        ws = wb[_sheet_name(catalogue, "MH")]
+        first, total, _ = locate_table(ws, catalogue)
+        gone = r.randrange(first, total)
+        defect("missing_unit_row", "MH", unit_code=ws.cell(gone, CODE_COL).value)
+        relocate(ws, lambda row, c: None if row == gone else (row - (row > gone), c))
+    quirks = [q for q in QUIRKS if q in job["quirks"]]
+    for q in quirks:
+        QUIRKS[q](wb)
+    stamp = dt.datetime.combine(made, dt.time(8 + r.randint(0, 8), r.randint(0, 59))).timestamp()
+    save_workbook(wb, folder / name)
+    os.utime(folder / name, (stamp, stamp))
+    status = "partial" if any(d["rule"] in _ERRORS for d in defects) else "accepted"
+    entry = dict(period=str(period), file=name, district_code=district.code, quirks=quirks,
+                 defects=defects, blanks=blanks, date=made.isoformat(), status=status)
+    out = [entry]
+    if "superseded" in job["defects"]:  # an earlier draft, sent first, with a smaller fund
+        for rows in values["NL"].values():
+            rows["NL01"] = None if rows["NL01"] is None else round(rows["NL01"] * 0.8, 2)
+        old_day = made - dt.timedelta(days=r.randint(5, 15))
+        old = name.replace(".xlsx", " (ban cu).xlsx")
+        save_workbook(build_form(district.code, period, values=values, catalogue=catalogue,
+                                 cover=dict(cover, **{"Ngày lập": old_day})), folder / old)
+        os.utime(folder / old, (stamp - 86400 * (made - old_day).days,) * 2)
+        out.append(dict(entry, file=old, quirks=[], date=old_day.isoformat(), status="superseded",
+                        defects=[dict(name="superseded", rule="superseded", by=name)]))
+    if "duplicate" in job["defects"]:  # the same bytes sent again under another name
+        copy = f"Gui lai - {name}"
+        with atomic_path(folder / copy) as tmp:
+            shutil.copyfile(folder / name, tmp)
+        os.utime(folder / copy, (stamp + 3600,) * 2)
+        kept, dup = sorted([name, copy])
+        out = [dict(entry, file=kept), dict(entry, file=dup, status="duplicate", defects=[
+            dict(name="duplicate", rule="duplicate", of=kept)])]
+    return out
+
+
+def generate(raw_dir: Path | str, periods=("2016", "2017-H1", "2017"),
+             seed: int = 2017, clean: bool = False) -> list[dict]:
+    """Write demo submissions for every district valid in each period into
+    `raw_dir/<period>/` and return the manifest (one dict per file written).
+    `clean`: one plain workbook per district, with no quirk, defect or blank cell."""
+    raw_dir = Path(raw_dir)
+    catalogue, registry = load_catalogue(), load_registry()
+    periods = sorted({p if isinstance(p, Period) else parse_period(p) for p in periods},
+                     key=lambda p: p.sort_key)
+    related = {c for rel in catalogue.relations for c in rel.codes} | {"AS01", "AS02", "AS03"}
+    optional = [i.code for i in catalogue.indicators.values()
+                if not i.required and i.kind == "flow" and i.code not in related]
+    jobs = [dict(period=p, district=d, units=registry.units(d.code, p), quirks=[], defects=[],
+                 blanks=[]) for p in periods for d in registry.districts(p)]
+    if not clean:
+        _assign(jobs, random.Random(seed), optional, catalogue)
+    sim, manifest = _Simulator(seed), []
+    for job in jobs:
+        folder = raw_dir / str(job["period"])
+        folder.mkdir(parents=True, exist_ok=True)
+        manifest += _write_job(folder, job, sim, catalogue, seed)
+    return manifest

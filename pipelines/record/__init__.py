@@ -1,0 +1,1 @@
+"""The record of accepted numbers (DuckDB), the aggregation unit -> district -> city, the period CSVs."""
