@@ -19,7 +19,7 @@ SYSTEM_FONTS := /usr/share/fonts/truetype/liberation2/LiberationSerif-Regular.tt
 APT_INSTALL := apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
                --no-install-recommends
 
-.PHONY: install system-tools system-libs demo test clean server bench
+.PHONY: install system-tools system-libs demo test test-fast clean server bench
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -62,8 +62,14 @@ system-libs:
 	  else echo "note: install$$missing (Pango, fonts) for the PDF report"; fi; \
 	fi
 
+# The whole suite (about 8 minutes on two cores); .ci/run runs this one.
 test: $(STAMP) system-libs system-tools
 	$(BIN)/python -m pytest -q -rs
+
+# All but the tests marked slow (kill, server, concurrency, corpus: pyproject.toml), about
+# 3 minutes on two cores; for the edit-test loop, not instead of `make test`.
+test-fast: $(STAMP) system-libs system-tools
+	$(BIN)/python -m pytest -q -rs -m "not slow"
 
 # The benchmark (bench/README.md): prints a table, writes bench/results/<time>_<commit>.csv.
 # A short one: make bench BENCH_ARGS="--quick --only W1,W2"

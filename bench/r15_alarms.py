@@ -30,7 +30,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from pipelines.check import history
 from pipelines.record import db as record# noqa: E402
-from pipelines.flows import list_files, period_tables  # noqa: E402
+from pipelines.check.period import list_files, period_tables  # noqa: E402
 from pipelines.forms.sample import generate  # noqa: E402
 from pipelines.check.submissions import counted_results, decide_statuses  # noqa: E402
 from pipelines.check.checker import WorkbookResult, check_workbook  # noqa: E402

@@ -77,7 +77,7 @@ def _instrument() -> None:
 def _inputs(reports: Path, raw: Path, period: str, out: Path) -> dict:
     """The frames `render_outputs` and `write_feedback` get in a run."""
     from pipelines.check import history
-    from pipelines.flows import list_files, period_tables
+    from pipelines.check.period import list_files, period_tables
     from pipelines.check.submissions import counted_results, decide_statuses
     from pipelines.check.checker import check_workbooks
     from schemas.checks import load_checks

@@ -1,7 +1,6 @@
 """`thongke`: the command line for statistics and district officers (messages in Vietnamese)."""
 from __future__ import annotations
 
-import os
 import sys
 import time
 import traceback
@@ -10,7 +9,7 @@ from typing import Optional
 
 import typer
 
-from pipelines.settings import get_settings
+from pipelines.settings import env_value, get_settings, set_defaults
 
 app = typer.Typer(
     help="thongke: tổng hợp số liệu chương trình giảm nghèo bền vững, xây dựng nông thôn mới "
@@ -25,10 +24,10 @@ REPORTS_HELP = "Thư mục gốc ghi kết quả (mặc định: reports/ của 
 
 def _prefect_env(verbose: bool) -> None:
     """Quiet, offline-friendly Prefect defaults; set before Prefect is imported."""
-    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
-    os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")
-    os.environ.setdefault("PREFECT_LOGGING_LEVEL", "INFO" if verbose else "ERROR")
-    os.environ.setdefault("PREFECT_LOGGING_TO_API_WHEN_MISSING_FLOW", "ignore")
+    set_defaults({"PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+                  "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": "120",
+                  "PREFECT_LOGGING_LEVEL": "INFO" if verbose else "ERROR",
+                  "PREFECT_LOGGING_TO_API_WHEN_MISSING_FLOW": "ignore"})
 
 
 def _warm_prefect_server():
@@ -85,19 +84,20 @@ def run_period(period: str, raw_dir: Optional[Path], reports_dir: Optional[Path]
     _prefect_env(verbose)
     from pipelines.service import tempserver
 
-    server = tempserver.start(settings.reports_dir / ".cache" / "prefect-temporary-server.log")
+    server = tempserver.start(settings.reports_dir / ".cache" / "prefect-temporary-server.log",
+                              settings.temporary_server)
     warming = _warm_prefect_server() if server is None else None
     from pipelines.flows import with_task_runner
     from pipelines.base.lock import PeriodBusy
 
     try:
-        flow = with_task_runner(task_runner)
+        flow = with_task_runner(task_runner, settings)
         import asyncio
 
         if warming is not None:
             warming.join()
         try:
-            timeout = float(os.environ["PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS"])
+            timeout = float(env_value("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS"))
         except ValueError:
             timeout = 120.0
         with tempserver.used(server, timeout):
@@ -213,7 +213,7 @@ def check(
              "mặc định: reports/ của dự án, hoặc THONGKE_REPORTS_DIR."),
 ) -> None:
     """Kiểm tra một tệp báo cáo trước khi gửi. Mã thoát 1 nếu có lỗi."""
-    from pipelines.check.history import check_with_record
+    from pipelines.check.period import check_one
     from pipelines.feedback.listing import describe_check
     from schemas.periods import PeriodError, parse_period
 
@@ -231,17 +231,16 @@ def check(
         _fail("không ghi đè lên tệp gốc; hãy chọn tên khác cho tệp đánh dấu.")
     settings = get_settings(reports_dir=reports_dir)
     db, note = settings.record_path, ""
-    try:
-        result = check_with_record(file, db if db.exists() else None, expected_period=expected,
-                                   max_file_mb=settings.max_file_mb, max_rows=settings.max_rows)
-    except Exception as exc:  # a record locked by a running job must not stop a check
-        from pipelines.check.checker import check_workbook
-        from schemas.catalogue import load_catalogue
-        from schemas.units import load_registry
+    programme, limits = settings.programme(), settings.limits
 
-        result = check_workbook(file, catalogue=load_catalogue(), registry=load_registry(),
-                                expected_period=expected, max_file_mb=settings.max_file_mb,
-                                max_rows=settings.max_rows)
+    def checked(record_path):
+        return check_one(file, record_path, programme=programme, limits=limits,
+                         wait=settings.record_timeout, expected_period=expected)
+
+    try:
+        result = checked(db if db.exists() else None)
+    except Exception as exc:  # a record locked by a running job must not stop a check
+        result = checked(None)
         note = f"(Không đọc được sổ lưu số liệu {db}: {exc}; chưa so sánh với các kỳ trước.)"
     else:
         if not db.exists():
@@ -251,7 +250,7 @@ def check(
     if annotate is not None:
         from pipelines.feedback.annotate import annotate_copy
 
-        written = annotate_copy(file, annotate, result, result.status)
+        written = annotate_copy(file, annotate, result, result.status, limits=limits)
         typer.echo(f"Đã ghi bản đánh dấu: {written}" if written else
                    "Không tạo được bản đánh dấu vì không đọc được tệp.")
     raise typer.Exit(1 if result.errors else 0)
@@ -339,7 +338,7 @@ def serve(
 ) -> None:
     """Đưa các lịch chạy (báo cáo 6 tháng, báo cáo năm, kiểm tra hằng ngày…) lên máy chủ Prefect và chạy chúng."""
     _prefect_env(True)  # INFO: the runs' logs show in the UI
-    os.environ.setdefault("PREFECT_API_URL", "http://127.0.0.1:4200/api")
+    set_defaults({"PREFECT_API_URL": "http://127.0.0.1:4200/api"})
     from pipelines import deploy as serving
 
     args = ["serve"] + (["--schedules", str(schedules)] if schedules else [])
@@ -356,16 +355,16 @@ def template(
     """Tạo biểu mẫu trống cho một quận/huyện và kỳ báo cáo."""
     from pipelines.forms.form import write_form
     from schemas.periods import PeriodError, parse_period
-    from schemas.units import load_registry
 
     try:
         p = parse_period(period)
     except PeriodError as exc:
         _fail(str(exc))
-    d = load_registry().district(district.strip(), p)
+    registry = get_settings().programme().registry
+    d = registry.district(district.strip(), p)
     if d is None:
         _fail(f"mã quận/huyện “{district}” không có trong danh mục kỳ {p}.")
-    write_form(output, d.code, p)
+    write_form(output, d.code, p, registry=registry)
     typer.echo(f"Đã tạo biểu mẫu {d.name}, {p.label}: {output}")
 
 
@@ -379,19 +378,21 @@ def sample(
 ) -> None:
     """Sinh bộ báo cáo mẫu cho mọi quận, huyện trong danh mục đơn vị (không ghi đè thư mục đã
     có dữ liệu; THONGKE_UNITS chọn danh mục khác, ví dụ cả nước)."""
-    _generate(get_settings(raw_dir=raw_dir).raw_dir, [p.strip() for p in periods.split(",")], seed,
+    _generate(get_settings(raw_dir=raw_dir), [p.strip() for p in periods.split(",")], seed,
               clean)
 
 
-def _generate(raw: Path, periods: list[str], seed: int, clean: bool = False) -> list[str]:
+def _generate(settings, periods: list[str], seed: int, clean: bool = False) -> list[str]:
     from pipelines.forms.sample import generate
 
+    raw = settings.raw_dir
     fresh = [p for p in periods if not (raw / p).is_dir() or not any((raw / p).iterdir())]
     for p in periods:
         if p not in fresh:
             typer.echo(f"Thư mục {raw / p} đã có dữ liệu: giữ nguyên, không ghi đè.")
     if fresh:
-        manifest = generate(raw, periods=tuple(fresh), seed=seed, clean=clean)
+        manifest = generate(raw, periods=tuple(fresh), seed=seed, clean=clean,
+                            registry=settings.programme().registry)
         typer.echo(f"Đã sinh {len(manifest)} tệp mẫu vào {raw} ({', '.join(fresh)}).")
     return fresh
 
@@ -405,7 +406,7 @@ def demo(
     """Chạy thử toàn bộ: sinh dữ liệu mẫu cho 2016, 2017-H1, 2017 rồi tổng hợp từng kỳ."""
     settings = get_settings(raw_dir=raw_dir, reports_dir=reports_dir)
     periods = ["2016", "2017-H1", "2017"]
-    _generate(settings.raw_dir, periods, 2017)
+    _generate(settings, periods, 2017)
     last = None
     for p in periods:
         start = time.perf_counter()

@@ -12,12 +12,12 @@ flows) only inside functions, so `main` sets the client's defaults first.
 """
 from __future__ import annotations
 
-import os
 import sys
 from datetime import timedelta
 from pathlib import Path
 
 from pipelines.base.processes import wait_healthy
+from pipelines.settings import env_value, set_defaults
 from pipelines.service.schedules import Job, OnChange, load_schedules
 from pipelines.service.server import CLIENT_ENV_DEFAULTS, DEFAULT_HOME, SERVER_URL, is_loopback, run_server
 
@@ -136,7 +136,7 @@ def main(argv: list[str] | None = None) -> int:
                          help="Số giây chờ máy chủ Prefect sẵn sàng (mặc định 120).")
     args = parser.parse_args(argv)
     if args.command == "server":
-        if not is_loopback(args.host) and not os.environ.get("PREFECT_SERVER_API_AUTH_STRING"):
+        if not is_loopback(args.host) and not env_value("PREFECT_SERVER_API_AUTH_STRING"):
             print(f"Lỗi: không mở máy chủ Prefect ra mạng ({args.host}) khi chưa đặt mật khẩu: "
                   "hãy đặt PREFECT_SERVER_API_AUTH_STRING='tên:mật-khẩu' (xem docs/SERVER.md, "
                   "mục “Opening the server to the office network”).", file=sys.stderr)
@@ -158,8 +158,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    for _key, _value in CLIENT_ENV_DEFAULTS.items():
-        os.environ.setdefault(_key, _value)
+    set_defaults(CLIENT_ENV_DEFAULTS)
     if sys.argv[1:2] == ["serve"]:  # not for `server`: its UI takes its API address from it
-        os.environ.setdefault("PREFECT_API_URL", f"{SERVER_URL}/api")
+        set_defaults({"PREFECT_API_URL": f"{SERVER_URL}/api"})
     sys.exit(main(sys.argv[1:]))

@@ -29,47 +29,28 @@ from prefect.cache_policies import NO_CACHE
 from prefect.utilities.annotations import quote
 
 from pipelines.base import atomic, cache, timings
-from pipelines.check import batches, history
-from pipelines.report import official
-from pipelines.record import outputs
+from pipelines.base.lock import period_lock
+from pipelines.check import batches
+from pipelines.check import period as period_checks
+from pipelines.check.batches import FileToCheck
+from pipelines.check.result import WorkbookResult
 from pipelines.record import db as record
+from pipelines.record import outputs
 from pipelines.record.aggregate import aggregate
+from pipelines.report import official
 from pipelines.service.artifacts import (artifact_key, submissions_table, summary_markdown,
                                          validation_markdown)
 from pipelines.service.schedules import current_period, load_schedules, period_for, run_date
-from pipelines.check.batches import FileToCheck
-from pipelines.check.completeness import completeness
-from pipelines.read.workbook import sha256_of
-from pipelines.base.lock import period_lock
-from pipelines.settings import get_settings
-from pipelines.check.submissions import (
-    counted_results,
-    decide_statuses,
-    findings_frame,
-    submissions_frame,
-)
-from pipelines.check.checker import ACCEPTED, WorkbookResult
-from schemas.catalogue import load_catalogue
-from schemas.checks import load_checks
+from pipelines.settings import Settings, get_settings
 from schemas.periods import parse_period
-from schemas.units import load_registry
+from schemas.programme import Programme, load_programme
 
 if TYPE_CHECKING:
     from pipelines.check.targets import Targets
 
-SHEET_COLUMNS = ["district_code", "sheet", "status", "file", "sha256"]
-VALUE_COLUMNS = ["district_code", "unit_code", "sheet", "indicator", "value", "cell", "file",
-                 "sha256"]
-
-
-def list_files(folder: Path) -> list[Path]:
-    """Every regular file under the period folder, in name order (nothing is skipped)."""
-    return sorted((p for p in folder.rglob("*") if p.is_file()), key=lambda p: str(p))
-
-
 def _worth_retrying(task, task_run, state) -> bool:
-    """Not when the record stayed busy for the whole `THONGKE_RECORD_TIMEOUT`: that wait was
-    the retry already (`record.RecordBusy`)."""
+    """Not when the record stayed busy for the whole `record_timeout`: that wait was the
+    retry already (`record.RecordBusy`)."""
     return not isinstance(getattr(state, "data", None), record.RecordBusy)
 
 
@@ -78,129 +59,79 @@ IO_RETRIES = dict(retries=2, retry_delay_seconds=[1, 4],  # file and database I/
 
 
 @task(name="discover-files", cache_policy=NO_CACHE, **IO_RETRIES)
-def discover_files(raw_period_dir: str, db_path: str, period: str, reports_dir: str,
-                   max_file_mb: float, max_rows: int, refresh: bool = False,
-                   max_unpacked_mb: float = 200.0
+def discover_files(raw_period_dir: str, period: str, settings: Settings, refresh: bool = False
                    ) -> tuple[list[FileToCheck], dict[str, WorkbookResult]]:
-    """Every file of the period folder with its cache key and a label for its task (the
-    district it came from last time its content was seen, or `mới`: new), and the results
-    already in the cache for the files that have not changed (none with `refresh`)."""
+    """Every file of the period folder with its cache key and a label for its task, and the
+    results already in the cache for the files that have not changed (none with `refresh`):
+    `pipelines.check.period.discover`."""
     with timings.step("discover"):
-        root = Path(raw_period_dir)
-        known = record.districts_by_hash(Path(db_path)) if Path(db_path).exists() else {}
-        names = {d.code: d.name for d in load_registry().districts(parse_period(period))}
-        files, cached = [], {}
-        store = batches.cache_dir(Path(reports_dir))
-        for p in list_files(root):
-            name = str(p.relative_to(root))
-            try:
-                content = sha256_of(p)
-            except OSError:
-                content = ""
-            code = known.get(content, "")
-            who = f"{code} {names.get(code, '')}".strip() if code else "mới"
-            key = cache.check_key_of(content, name, period, max_file_mb, max_rows,
-                                     max_unpacked_mb)
-            files.append(FileToCheck(str(p), name, f"{who} – {name}", key))
-            hit = None if refresh or not content else batches.load_cached(store, key)
-            if hit is not None:
-                cached[key] = hit
-        return files, cached
+        db = settings.record_path
+        known = record.districts_by_hash(db, wait=settings.record_timeout) if db.exists() else {}
+        found = period_checks.discover(Path(raw_period_dir), period, settings,
+                                       settings.programme(), known, refresh)
+        return found.files, found.cached
 
 
 @task(name="check-files", cache_policy=NO_CACHE, task_run_name="kiểm tra {label}")
-def check_files(files: list[FileToCheck], period: str, reports_dir: str, max_file_mb: float,
-                max_rows: int, workers: int = 0, label: str = "",
-                max_unpacked_mb: float = 200.0) -> list[WorkbookResult]:
+def check_files(files: list[FileToCheck], period: str, settings: Settings, workers: int = 0,
+                label: str = "") -> list[WorkbookResult]:
     """Check a batch of files (in this process, or in the worker pool) and cache each
     result; `label` names the task in the UI."""
     with timings.step("check"):
-        results = batches.check_in(workers, [(f.path, f.name) for f in files], period,
-                                   max_file_mb, max_rows, max_unpacked_mb)
-        store = batches.cache_dir(Path(reports_dir))
-        for f, result in zip(files, results):
-            if result.sha256:  # a file that could not even be opened is looked at again
-                batches.store(store, f.key, result)
-        return results
+        return period_checks.check_batch(files, period, settings, workers)
 
 
 @task(name="compare-with-record", cache_policy=NO_CACHE)
-def compare_with_record(results: list[WorkbookResult], period: str, db_path: str
+def compare_with_record(results: list[WorkbookResult], period: str, settings: Settings
                         ) -> list[WorkbookResult]:
     """R14-R16: each workbook against earlier periods on record and the period's peers."""
     with timings.step("history"):
-        per, registry = parse_period(period), load_registry()
-        context = history.Context.empty(per, history.unit_types(registry, per))
-        if Path(db_path).exists():
-            context.earlier = history.earlier_values(record.read_values(Path(db_path)), per)
-        context.peers = history.peer_values(counted_results(results, decide_statuses(results)))
-        history.add_history_findings(results, context, load_catalogue(), load_checks())
-        return results
+        db = settings.record_path
+        on_record = record.read_values(db, wait=settings.record_timeout) if db.exists() else None
+        return period_checks.add_history(results, parse_period(period), settings.programme(),
+                                         on_record)
 
 
 @task(name="resolve-submissions", cache_policy=NO_CACHE)
-def resolve_submissions(results: list[WorkbookResult], period: str, db_path: str,
+def resolve_submissions(results: list[WorkbookResult], period: str, settings: Settings,
                         deadline: str | None = None) -> tuple[list[WorkbookResult], dict]:
     """The history rules (R14-R16), then what counts: the period's tables."""
-    results = compare_with_record.fn(results, period, db_path)
+    results = compare_with_record.fn(results, period, settings)
     with timings.step("tables"):
-        return results, period_tables(results, period, deadline)
+        return results, period_checks.period_tables(results, period, settings.programme(),
+                                                    deadline)
 
 
-def period_tables(results: list[WorkbookResult], period: str, deadline: str | None = None) -> dict:
-    """What a period's run records and writes: submissions, sheet statuses, values,
-    findings, and the completeness table (deadline: ISO date, default from checks.toml)."""
-    per = parse_period(period)
-    due = date.fromisoformat(deadline) if deadline else load_checks().deadline.of(per)
-    statuses = decide_statuses(results)
-    counted = counted_results(results, statuses)
-    sheets, values = [], []
-    for r in counted:
-        for s in r.sheets.values():
-            sheets.append({"district_code": r.district_code, "sheet": s.key, "status": s.status,
-                           "file": r.file, "sha256": r.sha256})
-        v = r.values()
-        if not v.empty:
-            values.append(v.assign(district_code=r.district_code, file=r.file, sha256=r.sha256))
-    return {
-        "submissions": submissions_frame(results, statuses, period),
-        "sheets": pd.DataFrame(sheets, columns=SHEET_COLUMNS),
-        "values": (pd.concat(values, ignore_index=True)[VALUE_COLUMNS] if values
-                   else pd.DataFrame(columns=VALUE_COLUMNS)),
-        "findings": findings_frame(results),
-        "completeness": completeness(results, statuses, load_registry(), per, due),
-        "statuses": statuses,
-    }
-
-
-def aggregate_tables(tables: dict, period: str) -> pd.DataFrame:
+def aggregate_tables(tables: dict, period: str, programme: Programme | None = None
+                     ) -> pd.DataFrame:
     """The period's sums unit -> district -> top, from its tables: the values of the counted
-    workbooks' accepted sheets (`values`) and which sheets were accepted (`sheets`), the very
-    rows `record_and_aggregate` puts on record."""
-    values = tables["values"][["district_code", "unit_code", "sheet", "indicator", "value"]]
-    sheets = tables["sheets"]
-    accepted = sheets.loc[sheets["status"] == ACCEPTED, ["district_code", "sheet"]]
-    return aggregate(values.reset_index(drop=True), accepted.reset_index(drop=True),
-                     load_registry(), parse_period(period), load_catalogue())
+    workbooks' accepted sheets and which sheets were accepted, the very rows
+    `record_and_aggregate` puts on record."""
+    programme = programme or load_programme()
+    values, accepted = period_checks.accepted_values(tables)
+    return aggregate(values, accepted, programme.registry, parse_period(period),
+                     programme.catalogue)
 
 
 @task(name="record-and-aggregate", cache_policy=NO_CACHE, **IO_RETRIES)
-def record_and_aggregate(tables: dict, period: str, db_path: str, run_id: str) -> pd.DataFrame:
+def record_and_aggregate(tables: dict, period: str, settings: Settings, run_id: str
+                         ) -> pd.DataFrame:
     """Sum the period's accepted numbers unit -> district -> top, then keep the numbers and
     the sums on record in one transaction (`record.write_period`): a run killed or failing
     here leaves the record as the last finished run left it, and a retry redoes it all."""
     with timings.step("aggregate"):
-        agg = aggregate_tables(tables, period)
+        agg = aggregate_tables(tables, period, settings.programme())
     with timings.step("record"):
-        record.write_period(Path(db_path), period, run_id, submissions=tables["submissions"],
-                            sheets=tables["sheets"], values=tables["values"],
-                            findings=tables["findings"], aggregates=agg)
+        record.write_period(settings.record_path, period, run_id,
+                            submissions=tables["submissions"], sheets=tables["sheets"],
+                            values=tables["values"], findings=tables["findings"],
+                            aggregates=agg, wait=settings.record_timeout)
     return agg
 
 
 @task(name="write-outputs", cache_policy=NO_CACHE, **IO_RETRIES)
 def write_outputs(out_dir: str, period: str, results: list[WorkbookResult], tables: dict,
-                  aggregates: pd.DataFrame, raw_period_dir: str
+                  aggregates: pd.DataFrame, raw_period_dir: str, settings: Settings
                   ) -> tuple[list[str], dict[str, list[str]]]:
     """The machine-readable tables, and each district's feedback under `phan_hoi/`."""
     from pipelines.feedback import folders as feedback
@@ -213,50 +144,55 @@ def write_outputs(out_dir: str, period: str, results: list[WorkbookResult], tabl
         outputs.write_completeness_csv(out / "completeness.csv", tables["completeness"])
     with timings.step("feedback"):
         written = feedback.write_feedback(out / "phan_hoi", period, results, tables["statuses"],
-                                          Path(raw_period_dir), load_registry())
+                                          Path(raw_period_dir), settings.programme().registry,
+                                          settings.limits)
     return ([str(out / n) for n in ("aggregates.csv", "submissions.csv", "findings.csv",
                                     "completeness.csv")],
             {k: [str(p) for p in v] for k, v in written.items()})
 
 
-def read_targets(raw_dir: str) -> "Targets | None":
+def read_targets(settings: Settings) -> "Targets | None":
     """The optional targets file in the raw root (`muc_tieu.xlsx` or `.csv`)."""
     from pipelines.check import targets
 
     with timings.step("targets"):
-        path = targets.find_targets(Path(raw_dir))
-        return targets.read_targets(path, load_catalogue(), load_registry()) if path else None
+        path = targets.find_targets(settings.raw_dir)
+        programme = settings.programme()
+        return targets.read_targets(path, programme.catalogue, programme.registry) if path else None
 
 
-def earlier_aggregates(db_path: str, period: str) -> pd.DataFrame | None:
-    current = parse_period(period)
-    earlier = [p for p in record.recorded_periods(Path(db_path))
+def earlier_aggregates(settings: Settings, period: str) -> pd.DataFrame | None:
+    current, db, wait = parse_period(period), settings.record_path, settings.record_timeout
+    earlier = [p for p in record.recorded_periods(db, wait=wait)
                if parse_period(p).sort_key < current.sort_key]
-    return record.read_aggregates(Path(db_path), earlier) if earlier else None
+    return record.read_aggregates(db, earlier, wait=wait) if earlier else None
 
 
 @task(name="render-report", cache_policy=NO_CACHE, **IO_RETRIES)
 def render_outputs(period: str, out_dir: str, aggregates: pd.DataFrame, tables: dict,
-                   db_path: str, raw_dir: str, pdf: bool = True
+                   settings: Settings
                    ) -> tuple[dict[str, str], "Targets | None", pd.DataFrame | None]:
     """The leaders' report (HTML, PDF, summary workbook, charts), against the targets file
     when there is one; returns the files written, the targets and the earlier periods' figures
     it was made with. When today's inputs are those of the report already there
     (`.render.json`: a digest of every input, and the rendering code), it stands as it is."""
-    goals = read_targets(raw_dir)
+    goals = read_targets(settings)
+    pdf, programme = settings.pdf, settings.programme()
+    other_units = programme.registry.source is not None
     with timings.step("render"):
         from pipelines.base.atomic import write_text
         from pipelines.report.render import render_report
 
-        history = earlier_aggregates(db_path, period)
+        history = earlier_aggregates(settings, period)
         aimed = ((goals.source, cache.frame_digest(goals.frame), *map(str, goals.problems))
                  if goals else ("no targets",))
         key = cache.render_key(
             period, str(pdf), date.today().isoformat(),  # the report says when it was made
-            f"min_coverage={get_settings().min_coverage}",  # which changes the sentences state
+            f"min_coverage={settings.min_coverage}",  # which changes the sentences state
             *(cache.frame_digest(f) for f in (aggregates, tables["submissions"],
                                              tables["findings"], tables["completeness"], history)),
-            *aimed, official.fingerprint(get_settings().official_path))  # the heading, signer
+            *aimed, official.fingerprint(settings.official_path, other_units),  # heading, signer
+            cache.source_digest(settings.units_path))  # the districts named
         stamp = Path(out_dir) / ".render.json"
         before = _read_json(stamp)
         if (before.get("key") == key and before.get("paths")
@@ -264,8 +200,11 @@ def render_outputs(period: str, out_dir: str, aggregates: pd.DataFrame, tables: 
             timings.count(render_skipped=1)  # the same inputs today: the report stands
             return before["paths"], goals, history
         paths = render_report(period, aggregates, tables["submissions"], tables["findings"],
-                              Path(out_dir), catalogue=load_catalogue(), history=history,
-                              completeness=tables["completeness"], targets=goals, pdf=pdf)
+                              Path(out_dir), catalogue=programme.catalogue, history=history,
+                              completeness=tables["completeness"], targets=goals, pdf=pdf,
+                              min_coverage=settings.min_coverage, registry=programme.registry,
+                              official_path=settings.official_path,
+                              helper=settings.render_helper)
         written = {k: str(v) for k, v in paths.items()}
         if "pdf" in written or not pdf:  # a PDF that failed is tried again next time
             write_text(stamp, json.dumps({"key": key, "paths": written}, ensure_ascii=False))
@@ -294,12 +233,11 @@ async def period_report(period: str, raw_dir: str | None = None,
     started = time.perf_counter()
     settings = get_settings(raw_dir=raw_dir, reports_dir=reports_dir)
     period = str(parse_period(period))
-    if not load_registry().districts(parse_period(period)):
+    if not settings.programme().registry.districts(parse_period(period)):
         raise ValueError(f"danh mục đơn vị không có quận, huyện nào trong kỳ {period} (cấp huyện "
                          "không còn từ 1/7/2025): biểu mẫu này không áp dụng cho kỳ đó.")
     raw_period = settings.raw_dir / period
     out_dir = settings.reports_dir / period
-    db = str(settings.record_path)
     timings.pause_in(settings.reports_dir)  # fault injection (kill tests) only
     with period_lock(settings.reports_dir, period, settings.lock_timeout,
                      on_wait=lambda: _say_waiting(period, settings.lock_timeout)):
@@ -308,17 +246,17 @@ async def period_report(period: str, raw_dir: str | None = None,
         # dict and dataclass inside them looking for futures (seconds at national scale)
         results, tables = resolve_submissions(
             quote(check_period_files(raw_period, period, settings, refresh, check_workers)),
-            period, db, deadline)
-        aggregates = record_and_aggregate(quote(tables), period, db, str(uuid.uuid4()))
+            period, settings, deadline)
+        aggregates = record_and_aggregate(quote(tables), period, settings, str(uuid.uuid4()))
         written, feedback = write_outputs(str(out_dir), period, quote(results), quote(tables),
-                                          quote(aggregates), str(raw_period))
+                                          quote(aggregates), str(raw_period), settings)
         report, goals, past = render_outputs(period, str(out_dir), quote(aggregates),
-                                             quote(tables), db, str(settings.raw_dir), settings.pdf)
+                                             quote(tables), settings)
         summary = summarise(period, tables, written, report, feedback)
         summary["target_problems"] = [str(p) for p in goals.problems] if goals else []
         summary["run"] = timings.summary(time.perf_counter() - started)
         publish_artifacts(period, quote(summary), quote(tables), quote(aggregates), quote(past),
-                          goals, str(out_dir))
+                          settings, goals, str(out_dir))
     return summary
 
 
@@ -346,27 +284,23 @@ def check_period_files(raw_period: Path, period: str, settings, refresh: bool = 
     """Inside a flow: every file of the period folder, from the cache when the file's
     content and the rules are unchanged, the rest in batches (`pipelines.check.batches`), one
     task per batch. `workers`: processes to check in (None: the setting, else automatic)."""
-    files, cached = discover_files(
-        str(raw_period), str(settings.record_path), period, str(settings.reports_dir),
-        settings.max_file_mb, settings.max_rows, refresh, settings.max_unpacked_mb)
+    files, cached = discover_files(str(raw_period), period, settings, refresh)
     todo = [f for f in files if f.key not in cached]
     timings.count(files_read=len(todo), files_cached=len(files) - len(todo))
     if workers is None:
         workers = batches.workers_for(len(todo), settings.file_workers)
     plan = batches.plan(todo, workers)
-    futures = check_files.map(
-        plan, period=unmapped(period), reports_dir=unmapped(str(settings.reports_dir)),
-        max_file_mb=unmapped(settings.max_file_mb), max_rows=unmapped(settings.max_rows),
-        workers=unmapped(workers), label=[batches.batch_label(b) for b in plan],
-        max_unpacked_mb=unmapped(settings.max_unpacked_mb))
+    futures = check_files.map(plan, period=unmapped(period), settings=unmapped(settings),
+                              workers=unmapped(workers),
+                              label=[batches.batch_label(b) for b in plan])
     fresh = {f.key: r for batch, fut in zip(plan, futures) for f, r in zip(batch, fut.result())}
     return [cached[f.key] if f.key in cached else fresh[f.key] for f in files]
 
 
 @task(name="publish-artifacts", cache_policy=NO_CACHE, **IO_RETRIES)
 def publish_artifacts(period: str, summary: dict, tables: dict, aggregates: pd.DataFrame,
-                      history: pd.DataFrame | None, goals: "Targets | None" = None,
-                      out_dir: str | None = None) -> None:
+                      history: pd.DataFrame | None, settings: Settings,
+                      goals: "Targets | None" = None, out_dir: str | None = None) -> None:
     """A table of the submissions and a note with the key figures, for the Prefect UI; and
     `run.json` in `out_dir`: files read and taken from the cache, and the run's timings
     (up to this task)."""
@@ -379,28 +313,28 @@ def publish_artifacts(period: str, summary: dict, tables: dict, aggregates: pd.D
         write_text(Path(out_dir) / "run.json", json.dumps(summary["run"], ensure_ascii=False,
                                                           indent=1))
     per = parse_period(period)
-    names = {d.code: d.name for d in load_registry().districts(per)}
+    registry = settings.programme().registry
+    names = {d.code: d.name for d in registry.districts(per)}
     create_table_artifact(key=artifact_key("nop-bao-cao", period),
                           table=submissions_table(tables["submissions"], names),
                           description=f"Các tệp đã nhận kỳ {per.label} và kết quả kiểm tra")
-    figures = key_figures(period, aggregates, history=history, targets=goals)
+    figures = key_figures(period, aggregates, history=history, targets=goals, registry=registry,
+                          min_coverage=settings.min_coverage)
     create_markdown_artifact(key=artifact_key("bao-cao", period),
                              markdown=summary_markdown(per.label, summary, figures),
                              description=f"Số liệu chính và tệp kết quả kỳ {per.label}")
 
 
-def with_task_runner(kind: str):
+def with_task_runner(kind: str, settings: Settings | None = None):
     """`period_report` on the default thread pool (`thread`) or a local Dask cluster (`dask`,
     through prefect-dask; `THONGKE_DASK_ADDRESS` names an existing cluster instead)."""
     if kind == "thread":
         return period_report
     if kind != "dask":
         raise ValueError(f"task runner không hợp lệ: {kind} (thread hoặc dask)")
-    import os
-
     from prefect_dask import DaskTaskRunner
 
-    address = os.environ.get("THONGKE_DASK_ADDRESS")
+    address = (settings or get_settings()).dask_address
     runner = (DaskTaskRunner(address=address) if address else
               DaskTaskRunner(cluster_kwargs={"n_workers": 2, "threads_per_worker": 1,
                                              "processes": True, "dashboard_address": None}))
@@ -450,10 +384,11 @@ async def scheduled_report(kind: Literal["H1", "year"] = "H1", period: str | Non
                            raw_dir: str | None = None, reports_dir: str | None = None) -> dict:
     """The 6-month (`H1`) or annual (`year`) report; without `period`, the period is the
     latest of that kind ended by the run's scheduled date in the schedules' time zone."""
+    settings = get_settings(raw_dir=raw_dir)
     if not period:
-        period = period_for(kind, run_date(load_schedules().timezone))
+        period = period_for(kind, run_date(load_schedules(settings.schedules_path).timezone))
     period = str(parse_period(period))
-    folder = get_settings(raw_dir=raw_dir).raw_dir / period
+    folder = settings.raw_dir / period
     if not has_files(folder):  # a clear reason in the UI, not a stack trace
         raise RuntimeError(f"chưa nhận được báo cáo nào của kỳ {period}: thư mục {folder} "
                            "không có hoặc không có tệp nào; chưa lập báo cáo.")
@@ -475,7 +410,7 @@ async def validate_arrivals(period: str | None = None, raw_dir: str | None = Non
 
     log = get_run_logger()
     settings = get_settings(raw_dir=raw_dir, reports_dir=reports_dir)
-    when = run_date(load_schedules().timezone)
+    when = run_date(load_schedules(settings.schedules_path).timezone)
     period = str(parse_period(period)) if period else current_period(when)
     raw_period = settings.raw_dir / period
     out_dir = settings.reports_dir / period
@@ -483,17 +418,16 @@ async def validate_arrivals(period: str | None = None, raw_dir: str | None = Non
         log.info("Chưa nhận báo cáo nào của kỳ %s (thư mục %s không có hoặc trống).", period,
                  raw_period)
         return {"period": period, "files": 0, "skipped": f"chưa có tệp nào trong {raw_period}"}
-    db = str(settings.record_path)
     try:
         with period_lock(settings.reports_dir, period, settings.lock_timeout):
             results = check_period_files(raw_period, period, settings)
             try:
-                results = compare_with_record(quote(results), period, db)
+                results = compare_with_record(quote(results), period, settings)
             except Exception as exc:  # a record busy with another period's run
                 log.warning("Chưa so sánh được với sổ lưu số liệu (R14-R16): %s", exc)
-            tables = period_tables(results, period)
+            tables = period_checks.period_tables(results, period, settings.programme())
             feedback = write_district_feedback(str(out_dir), period, quote(results),
-                                               tables["statuses"], str(raw_period))
+                                               tables["statuses"], str(raw_period), settings)
     except PeriodBusy as exc:
         log.warning(str(exc))
         return {"period": period, "files": 0, "skipped": str(exc)}
@@ -510,12 +444,12 @@ async def validate_arrivals(period: str | None = None, raw_dir: str | None = Non
 @task(name="write-district-feedback", cache_policy=NO_CACHE, retries=2,
       retry_delay_seconds=[1, 4])
 def write_district_feedback(out_dir: str, period: str, results: list, statuses: dict[str, str],
-                            raw_period_dir: str) -> dict[str, list[str]]:
+                            raw_period_dir: str, settings: Settings) -> dict[str, list[str]]:
     from pipelines.feedback import folders as feedback
-    from schemas.units import load_registry
 
     written = feedback.write_feedback(Path(out_dir) / "phan_hoi", period, results, statuses,
-                                      Path(raw_period_dir), load_registry())
+                                      Path(raw_period_dir), settings.programme().registry,
+                                      settings.limits)
     return {k: [str(p) for p in v] for k, v in written.items()}
 
 

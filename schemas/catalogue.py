@@ -1,7 +1,8 @@
 """The indicator catalogue: sheets, indicators, derived indicators and relation rules.
 
 Everything here is read from the CSV files in `schemas/data/` (or another folder
-holding the same four files), so another programme can define other sheets
+holding the same files: sheets, indicators, derived, relations and the rules they name,
+`rules.csv`, `schemas.rules`), so another programme can define other sheets
 without code changes. The form writer, the reader, the pandera models, the
 aggregation and the report are all built from a `Catalogue`.
 """
@@ -12,6 +13,8 @@ import re
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
+
+from schemas.rules import RULES_FILE, Rule, load_rules
 
 DATA_DIR = Path(__file__).resolve().parent / "data"
 
@@ -102,6 +105,7 @@ class Catalogue:
     derived: tuple[Derived, ...]
     relations: tuple[Relation, ...]
     indicators: dict[str, Indicator] = field(default_factory=dict)
+    rules: dict[str, Rule] = field(default_factory=dict)  # rule id -> severity and title
 
     def sheet(self, key: str) -> Sheet:
         return next(s for s in self.sheets if s.key == key)
@@ -191,5 +195,11 @@ def load_catalogue(data_dir: Path = DATA_DIR) -> Catalogue:
         unknown = [c for c in rel.codes if c not in indicators]
         if unknown or rel.op not in ("==", "<="):
             raise ValueError(f"relations.csv: bad relation {rel.text!r}")
+    rules = load_rules(data_dir)
+    for rel in relations:
+        if rel.rule not in rules:
+            raise ValueError(f"{data_dir / 'relations.csv'}: quy tắc {rel.rule} của điều kiện "
+                             f"{rel.text!r} không có trong {RULES_FILE}; hãy thêm một dòng "
+                             "(mã, mức độ, tên quy tắc).")
     return Catalogue(sheets=sheets, derived=tuple(derived), relations=relations,
-                     indicators=indicators)
+                     indicators=indicators, rules=rules)

@@ -1,11 +1,10 @@
 """Thresholds of the history and plausibility rules (R14-R17) and the reporting deadline.
 
-Configuration, not code: `schemas/data/checks.toml`, or another file named by
-`THONGKE_CHECKS` or passed to `load_checks`.
+Configuration, not code: `schemas/data/checks.toml`, or another file passed to
+`load_checks` (the setting `THONGKE_CHECKS`, `pipelines/settings.py`).
 """
 from __future__ import annotations
 
-import os
 import tomllib
 from dataclasses import dataclass, field, fields
 from datetime import date, timedelta
@@ -71,7 +70,7 @@ def _section(cls, data: dict):
 
 
 def load_checks(path: Path | str | None = None) -> Checks:
-    path = Path(path or os.environ.get("THONGKE_CHECKS") or DEFAULT_PATH).resolve()
+    path = Path(path or DEFAULT_PATH).resolve()
     stat = path.stat()
     return _load(path, stat.st_mtime_ns, stat.st_size)
 

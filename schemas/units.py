@@ -5,8 +5,9 @@ shared reference data) plus `schemas/data/districts_extra.csv` for districts wit
 no commune-level unit (Bạch Long Vĩ, 318), which report as one unit: the district
 itself, with its own code.
 
-`THONGKE_UNITS` names another units file of the same layout (the national snapshot
-`vietnam_units_2016.csv`, for the national-scale benchmark): the whole program then runs
+Another units file of the same layout (`load_registry(units_file=…)`; the setting
+`THONGKE_UNITS`, `pipelines/settings.py`), such as the national snapshot
+`vietnam_units_2016.csv` for the national-scale benchmark: the whole program then runs
 on its districts, and the top level is the province when the file holds one, else the
 country (`Registry.top_code`, `top_name`, `top_label`).
 
@@ -17,7 +18,6 @@ from the name wherever it has a known prefix.
 from __future__ import annotations
 
 import csv
-import os
 import re
 from dataclasses import dataclass
 from datetime import date
@@ -103,8 +103,11 @@ class Registry:
     10,767 units) a scan per call would cost more than the checks themselves."""
 
     def __init__(self, units: list[Unit], districts: list[District],
-                 top: tuple[str, str, str] = (CITY_CODE, CITY_NAME, CITY_LABEL)):
+                 top: tuple[str, str, str] = (CITY_CODE, CITY_NAME, CITY_LABEL),
+                 source: Path | None = None, provinces: dict[str, str] | None = None):
         self._units = units
+        self.source = source  # another units file (national scale); None: Hải Phòng's own
+        self.provinces = provinces or {}  # district code -> its province's name
         self._districts = districts
         self.top_code, self.top_name, self.top_label = top
         self._by_day: dict[date, tuple[list[District], dict[str, District],
@@ -164,30 +167,26 @@ def _district_type(name: str, listed: str) -> str:
     return kind or listed
 
 
-def units_file() -> Path | None:
-    """The units file named by `THONGKE_UNITS`, or None for Hải Phòng's own registry."""
-    name = os.environ.get("THONGKE_UNITS", "").strip()
-    return Path(name).resolve() if name else None
-
-
-def load_registry(data_dir: Path = DATA_DIR) -> Registry:
-    """Hải Phòng's registry (from `data_dir`), or the one `THONGKE_UNITS` names."""
-    other = units_file()
-    return _load(other) if other and Path(data_dir) == DATA_DIR else _load(Path(data_dir))
+def load_registry(data_dir: Path = DATA_DIR, units_file: Path | str | None = None) -> Registry:
+    """Hải Phòng's registry (from `data_dir`), or the one in `units_file` (another units
+    file of the same layout: no extra districts)."""
+    return _load(Path(units_file).resolve() if units_file else Path(data_dir))
 
 
 @lru_cache(maxsize=4)
 def _load(source: Path) -> Registry:
-    if source.is_file():  # a units file named by THONGKE_UNITS: no extra districts
+    if source.is_file():  # another units file: no extra districts
         data_dir, units_csv = source.parent, source
     else:
         data_dir, units_csv = source, source / "haiphong_units.csv"
     units: list[Unit] = []
     districts: dict[tuple[str, str], District] = {}
     provinces: dict[str, str] = {}
+    district_provinces: dict[str, str] = {}
     with units_csv.open(encoding="utf-8", newline="") as f:
         for r in csv.DictReader(f):
             provinces[str(int(r["province_code"]))] = r["province_name"]
+            district_provinces[str(int(r["district_code"]))] = r["province_name"].strip()
             units.append(Unit(
                 code=str(int(r["unit_code"])), name=r["unit_name"],
                 type=_unit_type(r["unit_name"], r["unit_type"]),
@@ -216,9 +215,5 @@ def _load(source: Path) -> Registry:
         top = (code, name, CITY_LABEL if name.startswith("Thành phố") else "Toàn tỉnh")
     else:
         top = (COUNTRY_CODE, COUNTRY_NAME, COUNTRY_LABEL)
-    return Registry(units, list(districts.values()), top)
-
-
-def top_code() -> str:
-    """The code the top level (city, province or country) carries in the outputs."""
-    return load_registry().top_code
+    return Registry(units, list(districts.values()), top,
+                    source=source if source.is_file() else None, provinces=district_provinces)

@@ -3,6 +3,8 @@ import math
 
 import pandas as pd
 import pytest
+
+from pipelines.settings import get_settings
 from builders import edit, write_clean
 from hypothesis import given
 from hypothesis import strategies as st
@@ -71,8 +73,9 @@ def test_cache_round_trip_and_damage(tmp_path, catalogue, registry):
 def test_pool_checks_like_in_process(tmp_path):
     files = [write_clean(tmp_path / f"{c}.xlsx", c, "2017") for c in ("317", "318")]
     pairs = [(str(p), p.name) for p in files]
-    here = batches.check_in(0, pairs, "2017", 50.0, 20_000)
-    there = batches.check_in(2, pairs, "2017", 50.0, 20_000)
+    settings = get_settings()
+    here = batches.check_in(0, pairs, "2017", settings)
+    there = batches.check_in(2, pairs, "2017", settings)
     assert [r.findings for r in there] == [r.findings for r in here]
     assert [r.sha256 for r in there] == [r.sha256 for r in here]
 

@@ -18,6 +18,8 @@ import pytest
 from builders import write_clean
 from test_kill import BOOKS, clean_env, finish, on_record, outputs, start, wait_paused
 
+pytestmark = [pytest.mark.slow, pytest.mark.concurrency]
+
 WAITING = "đang được một lần chạy khác xử lý"
 
 

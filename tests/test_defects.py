@@ -50,7 +50,7 @@ def _hashes() -> dict[str, str]:
 def corpus(tmp_path_factory, catalogue, registry):
     """The record of `record/` in a fresh DuckDB file (no Prefect), and a memo of checks."""
     from pipelines.record import db as record
-    from pipelines.flows import period_tables
+    from pipelines.check.period import period_tables
     from pipelines.check.checker import check_workbook
 
     before = _hashes()
@@ -74,14 +74,14 @@ class _Corpus(dict):
 
 
 def checked(corpus, rel: str):
-    """`check_with_record` of one corpus file (each file checked once per module)."""
+    """`check_one` of one corpus file (each file checked once per module)."""
     memo = corpus["checked"]
     if rel not in memo:
-        from pipelines.check.history import check_with_record
+        from pipelines.check.period import check_one
 
         path = ROOT / rel
-        memo[rel] = check_with_record(path, corpus["db"], expected_period=parse_period(PERIOD),
-                                      name=path.name)
+        memo[rel] = check_one(path, corpus["db"], expected_period=parse_period(PERIOD),
+                              name=path.name)
     return memo[rel]
 
 

@@ -244,6 +244,8 @@ def test_two_runs_of_a_period_never_write_at_once(prefect_harness, period_dir, m
     _run(period_dir)  # released: runs
 
 
+@pytest.mark.slow
+@pytest.mark.concurrency
 def test_files_checked_on_a_dask_cluster(prefect_harness, tmp_path):
     """The same run on a local Dask cluster (worker processes) through prefect-dask."""
     from pipelines.flows import with_task_runner

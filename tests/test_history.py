@@ -8,7 +8,7 @@ from builders import clean_values, column_of, edit, unit_row, write_clean
 
 from pipelines.check import history
 from pipelines.record import db as record
-from pipelines.flows import period_tables
+from pipelines.check.period import check_one, period_tables
 from pipelines.check.checker import WorkbookResult, check_workbook
 from schemas.checks import Outliers, load_checks
 from schemas.periods import parse_period
@@ -67,13 +67,13 @@ def test_r14_start_of_year_against_last_years_report(tmp_path, catalogue, regist
                            values=_values_with(period, GN02=end_2016))
         other = write_clean(tmp_path / f"other {period}.xlsx", BLV, period,
                             values=_values_with(period, GN02=end_2016 + 7))
-        assert _rules(history.check_with_record(same, db), "R14") == []
-        found = history.check_with_record(other, db)
+        assert _rules(check_one(same, db), "R14") == []
+        found = check_one(other, db)
         assert _rules(found, "R14") == [("4. Giảm nghèo", gn02)]
         assert "42" in found.findings[0].message and found.errors == 0
     # no record, or no annual report of last year on it: nothing to compare
-    assert _rules(history.check_with_record(other, None), "R14") == []
-    assert _rules(history.check_with_record(other, tmp_path / "none.duckdb"), "R14") == []
+    assert _rules(check_one(other, None), "R14") == []
+    assert _rules(check_one(other, tmp_path / "none.duckdb"), "R14") == []
 
 
 def test_r16_annual_flow_below_h1(tmp_path, catalogue, registry):
@@ -84,11 +84,11 @@ def test_r16_annual_flow_below_h1(tmp_path, catalogue, registry):
             catalogue, registry)
     year = clean_values(BLV, "2017")
     year["MH"][BLV]["MH03"] = 25  # the whole year cannot have less than its first half
-    result = history.check_with_record(write_clean(tmp_path / "y.xlsx", BLV, "2017", values=year), db)
+    result = check_one(write_clean(tmp_path / "y.xlsx", BLV, "2017", values=year), db)
     cell = f"{column_of('MH', 'MH03')}{unit_row(BLV, '2017', 'MH', BLV)}"
     assert _rules(result, "R16") == [("7. Mô hình", cell)]
     year["MH"][BLV]["MH03"] = 40
-    result = history.check_with_record(write_clean(tmp_path / "y2.xlsx", BLV, "2017", values=year), db)
+    result = check_one(write_clean(tmp_path / "y2.xlsx", BLV, "2017", values=year), db)
     assert _rules(result, "R16") == []
 
 

@@ -295,18 +295,23 @@ def test_the_content_decides_the_reader_not_the_name(tmp_path, catalogue, regist
 
 
 def test_a_lower_unpacked_limit_is_obeyed(tmp_path, catalogue, registry, monkeypatch):
-    """THONGKE_MAX_UNPACKED_MB reaches the check (settings -> validate -> open_workbook)."""
+    """THONGKE_MAX_UNPACKED_MB reaches the check (settings -> batches.check, the path every
+    run and the watcher take -> checker -> open_workbook)."""
+    from pipelines.check import batches
     from pipelines.check.checker import check_workbook
+    from pipelines.settings import get_settings
     from schemas.periods import parse_period
 
     path = write_clean(tmp_path / "good.xlsx", "315", PERIOD)
     args = dict(catalogue=catalogue, registry=registry, expected_period=parse_period(PERIOD))
     assert check_workbook(path, **args, max_unpacked_mb=0.05).findings[0].rule == "R18"
     monkeypatch.setenv("THONGKE_MAX_UNPACKED_MB", "0.05")
-    (finding,) = check_workbook(path, **args).findings
+    (result,) = batches.check([(str(path), path.name)], PERIOD, get_settings())
+    (finding,) = result.findings
     assert finding.rule == "R18" and "giải nén ra quá lớn" in finding.message
     monkeypatch.delenv("THONGKE_MAX_UNPACKED_MB")
-    assert check_workbook(path, **args).status == "accepted"
+    (result,) = batches.check([(str(path), path.name)], PERIOD, get_settings())
+    assert result.status == "accepted"
 
 
 def test_the_normal_path_stays_fast(good):
@@ -338,6 +343,8 @@ def _tree(folder: Path) -> dict[str, str]:
             for p in sorted(folder.rglob("*")) if p.is_file()}
 
 
+@pytest.mark.slow
+@pytest.mark.corpus
 def test_whole_corpus_in_one_run(corpus, good, tmp_path):
     """Issue 7, done when: the whole corpus in one `thongke run`, every file accounted for,
     under a minute on this 2-core machine. Also: nothing is written outside the reports

@@ -288,6 +288,8 @@ def unchanged(world, state: dict) -> None:
 
 # --------------------------------------------------------------------------- the kills
 
+@pytest.mark.slow
+@pytest.mark.kill
 def test_killed_while_checking(world, place):
     """Killed while the new workbook is read and checked: nothing was written yet."""
     whole, temps, state = killed_at(world, place, "check")
@@ -296,6 +298,8 @@ def test_killed_while_checking(world, place):
     rerun(world, place, runs=2, log=2 + 3, swept=0)
 
 
+@pytest.mark.slow
+@pytest.mark.kill
 def test_killed_inside_the_record_transaction(world, place):
     """Killed after every row of the period (values, sheets, findings, submissions, the
     log, the run, the aggregates) was written, before COMMIT: none of it is on record."""
@@ -305,6 +309,8 @@ def test_killed_inside_the_record_transaction(world, place):
     rerun(world, place, runs=2, log=2 + 3, swept=0)
 
 
+@pytest.mark.slow
+@pytest.mark.kill
 def test_killed_while_writing_the_tables(world, place):
     """Killed with findings.csv complete in its temporary file, not yet renamed: the record
     committed (three districts), the CSVs written so far are the new ones, findings.csv the
@@ -317,6 +323,8 @@ def test_killed_while_writing_the_tables(world, place):
     rerun(world, place, runs=3, log=2 + 3 + 3, swept=1)
 
 
+@pytest.mark.slow
+@pytest.mark.kill
 def test_killed_while_rendering_the_pdf(world, place):
     """Killed with the new PDF complete in its temporary file: the old PDF stands whole,
     the new HTML is there; the rerun makes the report again and sweeps the PDF's
@@ -330,6 +338,8 @@ def test_killed_while_rendering_the_pdf(world, place):
     assert json.loads((out / "run.json").read_text())["render_skipped"] == 0
 
 
+@pytest.mark.slow
+@pytest.mark.kill
 def test_killed_while_drawing_the_charts(world, place):
     """Killed at its first chart, while the render helper (a forked process) draws the
     others: the charts are whole or the old ones, and nothing the run started lives on."""

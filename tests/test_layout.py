@@ -16,7 +16,8 @@ ROOT = Path(__file__).resolve().parent.parent
 # `schemas` is programme knowledge as data and imports nothing of `pipelines`.
 LAYERS = [
     ["schemas"],
-    ["pipelines.base", "pipelines.settings"],
+    ["pipelines.settings"],  # one validated configuration, handed down
+    ["pipelines.base"],
     ["pipelines.read", "pipelines.forms"],
     ["pipelines.record"],
     ["pipelines.check"],

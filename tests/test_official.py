@@ -42,12 +42,11 @@ def _text(path, *args: str) -> str:
 
 
 def _report(tmp_path, monkeypatch, toml: str, *, pdf_too: bool = True):
-    """A small report (one content area: fast) with `toml` as THONGKE_OFFICIAL."""
+    """A small report (one content area: fast) with `toml` as its official details."""
     config = tmp_path / "official.toml"
     config.write_text(toml, encoding="utf-8")
-    monkeypatch.setenv("THONGKE_OFFICIAL", str(config))
     return render_report(PERIOD, _aggregates(), _submissions(), _findings(), tmp_path / PERIOD,
-                         catalogue=_catalogue_of("GN"), pdf=pdf_too)
+                         catalogue=_catalogue_of("GN"), pdf=pdf_too, official_path=config)
 
 
 def _signature_part(text: str) -> str:
@@ -198,21 +197,22 @@ def test_a_changed_official_file_makes_the_report_again(tmp_path, monkeypatch):
     made = []
 
     def fake_render(period, aggregates, submissions, findings, out_dir, **kw):
-        made.append(official.load(flows.get_settings().official_path).signer_name)
+        made.append(official.load(kw["official_path"]).signer_name)
         out_dir.mkdir(parents=True, exist_ok=True)
         (out_dir / "bao_cao.html").write_text("x", encoding="utf-8")
         return {"html": out_dir / "bao_cao.html"}
 
     monkeypatch.setattr(render, "render_report", fake_render)
-    monkeypatch.setattr(flows, "earlier_aggregates", lambda db, period: None)
-    monkeypatch.setattr(flows, "read_targets", lambda raw: None)
+    monkeypatch.setattr(flows, "earlier_aggregates", lambda settings, period: None)
+    monkeypatch.setattr(flows, "read_targets", lambda settings: None)
     tables = {"submissions": _submissions(), "findings": _findings(),
               "completeness": _findings().iloc[0:0]}
     config = tmp_path / "official.toml"
 
     def run():
+        settings = flows.get_settings(raw_dir=tmp_path, db_path=tmp_path / "x.duckdb")
         flows.render_outputs.fn(PERIOD, str(tmp_path / PERIOD), _aggregates(), tables,
-                                str(tmp_path / "x.duckdb"), str(tmp_path), pdf=False)
+                                settings.with_overrides(pdf=False))
 
     monkeypatch.delenv("THONGKE_OFFICIAL", raising=False)
     run()
@@ -228,18 +228,15 @@ def test_a_changed_official_file_makes_the_report_again(tmp_path, monkeypatch):
     assert official.fingerprint(config) != official.fingerprint(None)
 
 
-def test_another_registry_gets_a_blank_heading_unless_it_has_its_own_file(tmp_path, monkeypatch):
+def test_another_registry_gets_a_blank_heading_unless_it_has_its_own_file(tmp_path):
     """The shipped file names Hải Phòng: not on the national registry."""
-    units = tmp_path / "units.csv"
-    monkeypatch.setenv("THONGKE_UNITS", str(units))
-    monkeypatch.delenv("THONGKE_OFFICIAL", raising=False)
-    blank = official.load(made=date(2026, 12, 3))
+    blank = official.load(made=date(2026, 12, 3), other_units=True)
     assert (blank.issuer_parent, blank.issuer, blank.place, blank.signer_name) == ("",) * 4
     assert blank.dateline == "Ngày 03 tháng 12 năm 2026"
     own = tmp_path / "official.toml"
     own.write_text('issuer = "BỘ LAO ĐỘNG - THƯƠNG BINH VÀ XÃ HỘI"\nplace = "Hà Nội"\n',
                    encoding="utf-8")
-    assert official.load(own).issuer == "BỘ LAO ĐỘNG - THƯƠNG BINH VÀ XÃ HỘI"
-    assert official.fingerprint(None) != official.fingerprint(own)
-    monkeypatch.delenv("THONGKE_UNITS")
+    assert official.load(own, other_units=True).issuer == "BỘ LAO ĐỘNG - THƯƠNG BINH VÀ XÃ HỘI"
+    assert official.fingerprint(None, other_units=True) != official.fingerprint(own, True)
+    assert official.fingerprint(None, other_units=True) != official.fingerprint(None)
     assert official.load().issuer == "THÀNH PHỐ HẢI PHÒNG"

@@ -76,6 +76,8 @@ def _workbooks(raw: Path) -> list[Path]:
     return sorted(p for p in raw.rglob("*.xlsx"))
 
 
+@pytest.mark.slow
+@pytest.mark.server
 def test_thongke_run(raw, tmp_path):
     before = snapshot(raw)
     env = clean_env(tmp_path, THONGKE_PDF="0")
@@ -89,7 +91,8 @@ def test_thongke_run(raw, tmp_path):
 def _record(raw: Path, reports: Path) -> None:
     """A record with the 2016 period, for the history rules of `check`."""
     from pipelines.record import db as record
-    from pipelines.flows import aggregate_tables, period_tables
+    from pipelines.check.period import period_tables
+    from pipelines.flows import aggregate_tables
     from pipelines.check.checker import check_workbooks
     from schemas.catalogue import load_catalogue
     from schemas.periods import parse_period

@@ -17,7 +17,8 @@ from builders import edit, write_clean
 
 from pipelines.record import db as record
 from pipelines.record.aggregate import aggregate
-from pipelines.flows import aggregate_tables, period_tables
+from pipelines.check.period import period_tables
+from pipelines.flows import aggregate_tables
 from pipelines.check.checker import check_workbooks
 from schemas.catalogue import load_catalogue
 from schemas.periods import parse_period
@@ -136,11 +137,10 @@ def test_a_process_outside_the_lock_is_waited_for(tmp_path, tables, monkeypatch)
         assert time.monotonic() - t0 > 0.5 and len(values) == len(tables["values"])
     finally:
         holder.wait(10)
-    monkeypatch.setenv("THONGKE_RECORD_TIMEOUT", "0.5")
     holder = _hold(db, 5)
     try:
         with pytest.raises(record.RecordBusy, match="đang được một tiến trình khác sử dụng"):
-            _write(db, tables, "r2")
+            _write(db, tables, "r2", wait=0.5)
     finally:
         holder.kill()
         holder.wait(10)

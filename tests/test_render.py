@@ -510,14 +510,11 @@ needs_national = pytest.mark.skipif(not __import__("os").path.exists(NATIONAL_UN
 
 
 @pytest.fixture
-def national(monkeypatch):
+def national():
     """The whole program on the national registry (707 districts, `Cả nước` on top)."""
     from schemas import units
 
-    monkeypatch.setenv("THONGKE_UNITS", NATIONAL_UNITS)
-    units._load.cache_clear()
-    yield units.load_registry()
-    units._load.cache_clear()
+    yield units.load_registry(units_file=NATIONAL_UNITS)
 
 
 def _national_aggregates(registry, period: str = PERIOD) -> pd.DataFrame:
@@ -549,7 +546,8 @@ def test_national_report_shows_highest_and_lowest_and_names_the_country(national
                                  "warnings"])
     empty = pd.DataFrame(columns=["file", "district_code", "sheet", "cell", "rule", "severity",
                                   "value", "message"])
-    paths = render_report(PERIOD, agg, subs, empty, tmp_path, catalogue=_catalogue_of("AS", "GN"),
+    paths = render_report(PERIOD, agg, subs, empty, tmp_path, registry=registry,
+                          catalogue=_catalogue_of("AS", "GN"),
                           pdf=False)
     html = paths["html"].read_text(encoding="utf-8")
     assert "Cả nước – Năm 2019" in html and "Số liệu chính cả nước" in html
@@ -561,7 +559,7 @@ def test_national_report_shows_highest_and_lowest_and_names_the_country(national
     names = [r[0] for r in rows[1:]]
     from pipelines.report.tables import _distinct
 
-    shown = _distinct({d.code: d.name for d in districts})  # a name several bear: its province
+    shown = _distinct({d.code: d.name for d in districts}, registry)  # a name several bear: its province
     rates = {shown[d.code]: 1.0 + n / 100 for n, d in enumerate(districts) if n % 100 != 7}
     ranked = sorted(rates, key=lambda name: -rates[name])
     # the 10 highest and the 10 lowest, each under its heading, then the country
@@ -610,6 +608,8 @@ def test_selection_of_districts():
     assert "20 quận, huyện có số nhà lớn nhất trong tổng số 100" in count.note("Số nhà")
 
 
+@pytest.mark.slow
+@pytest.mark.concurrency
 def test_a_helper_process_changes_nothing_but_the_time(tmp_path, monkeypatch):
     """Charts drawn and the workbook written by a forked helper, or all here, or here after the
     helper died: the same files."""

@@ -320,3 +320,40 @@ def test_each_quirk(base, tmp_path, name):
     for ws in wb.worksheets[1:]:  # the content is still findable
         first, total, cols = locate_table(ws)
         assert total > first and len(cols) >= 6
+
+
+def test_simulated_values_follow_the_catalogue():
+    """Each unit's values are exactly its sheet's codes of indicators.csv, typed as there, and
+    keep the relations of relations.csv."""
+    values = simulate_values("317", "2017")  # Cát Hải: thị trấn and xã
+    for sheet in CAT.sheets:
+        assert values[sheet.key], sheet.key
+        for unit, row in values[sheet.key].items():
+            assert list(row) == sheet.codes, (sheet.key, unit)
+            for code, v in row.items():
+                kind = CAT.indicators[code].type
+                if kind == "flag":
+                    assert v in (0, 1), (unit, code, v)
+                elif v is not None:
+                    assert isinstance(v, int) or (kind == "money" and round(v, 2) == v), (code, v)
+    for rel in CAT.relations:
+        for unit in values["GN"]:
+            known = {c: v for key in values for c, v in values[key].get(unit, {}).items()}
+            if not all(known.get(c) is not None for c in rel.codes):
+                continue
+            left = sum(t.sign * known[t.code] for t in rel.left)
+            right = sum(t.sign * known[t.code] for t in rel.right)
+            assert left == right if rel.op == "==" else left <= right, (rel.text, unit)
+
+
+def test_a_code_the_simulation_has_no_number_for_is_an_error(tmp_path):
+    import shutil
+
+    from schemas.catalogue import DATA_DIR
+
+    data = tmp_path / "data"
+    shutil.copytree(DATA_DIR, data)
+    with (data / "indicators.csv").open("a", encoding="utf-8", newline="") as f:
+        f.write("GS,GS07,Số cuộc đối thoại,int,flow,cuộc,false,\n")
+    with pytest.raises(ValueError, match="GS07"):
+        simulate_values("317", "2017", catalogue=load_catalogue(data))

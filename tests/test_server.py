@@ -319,6 +319,8 @@ async def _wait_for(what: str, probe, timeout: float, logs: list[Path],
         await asyncio.sleep(interval)
 
 
+@pytest.mark.slow
+@pytest.mark.server
 def test_server_serves_schedules_and_runs(tmp_path):
     raw, reports = tmp_path / "raw", tmp_path / "reports"
     schedules_file = tmp_path / "schedules.toml"

@@ -6,7 +6,7 @@ import pandas as pd
 from builders import write_clean
 
 from pipelines.record import db as record
-from pipelines.flows import period_tables
+from pipelines.check.period import period_tables
 from pipelines.check.submissions import decide_statuses
 from pipelines.check.checker import WorkbookResult, check_workbook
 from schemas.periods import parse_period

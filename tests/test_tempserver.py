@@ -44,15 +44,20 @@ def test_command_is_prefects_own(monkeypatch):
 
 def test_wanted_only_in_a_fresh_process_without_an_api(monkeypatch):
     monkeypatch.delenv("PREFECT_API_URL", raising=False)
+    from pipelines.settings import get_settings
+
+    def wanted() -> bool:
+        return tempserver.wanted(get_settings().temporary_server)
+
     monkeypatch.delenv("THONGKE_TEMPORARY_SERVER", raising=False)
-    assert not tempserver.wanted()  # Prefect is loaded in this process
+    assert not wanted()  # Prefect is loaded in this process
     monkeypatch.delitem(sys.modules, "prefect")
-    assert tempserver.wanted()
+    assert wanted()
     monkeypatch.setenv("THONGKE_TEMPORARY_SERVER", "0")
-    assert not tempserver.wanted()
+    assert not wanted()
     monkeypatch.setenv("THONGKE_TEMPORARY_SERVER", "1")
     monkeypatch.setenv("PREFECT_API_URL", "http://127.0.0.1:4200/api")
-    assert not tempserver.wanted()
+    assert not wanted()
 
 
 def test_used_leaves_a_configured_api_alone(monkeypatch):
@@ -94,6 +99,8 @@ def fresh(tmp_path_factory):
     return base, env
 
 
+@pytest.mark.slow
+@pytest.mark.server
 def test_a_run_uses_its_own_server_and_stops_it(fresh):
     base, env = fresh
     reports = base / "reports"
@@ -108,6 +115,8 @@ def test_a_run_uses_its_own_server_and_stops_it(fresh):
     assert _servers(base / "prefect-home") == []
 
 
+@pytest.mark.slow
+@pytest.mark.server
 def test_a_killed_run_leaves_no_server(fresh):
     base, env = fresh
     run = subprocess.Popen([*THONGKE, "run", "-p", "2017", "--raw-dir", str(base / "raw"),

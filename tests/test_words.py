@@ -23,6 +23,8 @@ from pipelines.report.render import render_report
 
 ROOT = Path(__file__).resolve().parent.parent
 THONGKE = Path(sys.executable).parent / "thongke"
+# Every test reads the reports of one `thongke demo` (a fresh process: its own Prefect server).
+pytestmark = [pytest.mark.slow, pytest.mark.server]
 
 
 @pytest.fixture(scope="module")

@@ -80,9 +80,26 @@ def render_key(*parts: str) -> str:
 
 
 def check_key_of(content: str, name: str, period: str, max_file_mb: float, max_rows: int,
-                 max_unpacked_mb: float = 200.0) -> str:
+                 max_unpacked_mb: float = 200.0, *sources: Path | None) -> str:
     """The cache key of one file's check, from the file's sha256 (empty: unreadable, never
-    looked up) and every limit the reader applies."""
+    looked up), every limit the reader applies and the data files the rules read from
+    outside the rules' folders (`sources`: another units file, another thresholds file)."""
     parts = (content or "unreadable", name, period, f"{max_file_mb:g}", str(max_rows),
-             f"{max_unpacked_mb:g}", rules_version())
+             f"{max_unpacked_mb:g}", rules_version(), *map(source_digest, sources))
     return "check-" + hashlib.sha256("\x1f".join(parts).encode()).hexdigest()
+
+
+def source_digest(path: Path | None) -> str:
+    """A data file as a cache key sees it: its path and a digest of its content."""
+    if path is None:
+        return "-"
+    try:
+        stat = Path(path).stat()
+    except OSError:
+        return f"{path}:missing"
+    return _digest(str(Path(path).resolve()), stat.st_mtime_ns, stat.st_size)
+
+
+@lru_cache(maxsize=16)
+def _digest(path: str, mtime_ns: int, size: int) -> str:  # an edited file is read again
+    return f"{path}:{hashlib.sha256(Path(path).read_bytes()).hexdigest()}"

@@ -31,7 +31,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
 
-PAUSE_AT = "THONGKE_PAUSE_AT"
+from pipelines.settings import pause_hook
+
 
 _lock = threading.Lock()
 _spans: dict[str, dict[str, list[tuple[float, float]]]] = defaultdict(lambda: defaultdict(list))
@@ -58,17 +59,18 @@ def pause_in(folder: Path | str) -> None:
 
 def pause_point(name: str) -> None:
     """Pause here if `THONGKE_PAUSE_AT` names this point (see the module doc)."""
-    wanted = os.environ.get(PAUSE_AT)
+    hook = pause_hook()
+    wanted = hook.at
     if not wanted or not any(fnmatch.fnmatchcase(name, w.strip())
                              for w in wanted.split(",") if w.strip()):
         return
     if _pause["pid"] is not None and _pause["pid"] != os.getpid():
         return  # a forked helper or worker: only the run's own process pauses
-    folder = Path(os.environ.get("THONGKE_PAUSE_DIR") or _pause["dir"] or ".")
+    folder = Path(hook.folder or _pause["dir"] or ".")
     folder.mkdir(parents=True, exist_ok=True)
     marker = folder / (".paused-" + name.replace("/", "_"))
     marker.write_text(str(os.getpid()))
-    until = time.monotonic() + float(os.environ.get("THONGKE_PAUSE_SECONDS", 3600))
+    until = time.monotonic() + hook.seconds
     while marker.exists() and time.monotonic() < until:
         time.sleep(0.05)
 

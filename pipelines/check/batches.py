@@ -23,12 +23,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from pipelines.base.atomic import atomic_path
-from pipelines.check.checker import WorkbookResult
+from pipelines.check.result import WorkbookResult
+from pipelines.settings import Settings
 
 MAX_TASKS = 16  # batches (Prefect tasks) per run at most
 BATCH_FILES = 50  # files per batch, unless that would leave a worker idle or exceed MAX_TASKS
 POOL_MIN_FILES = 60  # fewer files than this are checked in-process: a pool costs more
-PRELOAD = ["pipelines.check.checker", "schemas.catalogue", "schemas.units", "schemas.checks"]
+PRELOAD = ["pipelines.check.checker", "schemas.programme"]
 
 
 @dataclass(frozen=True)
@@ -91,19 +92,18 @@ def store(folder: Path, key: str, result: WorkbookResult) -> None:
 # ----------------------------------------------------------------------------- checking
 
 
-def check(files: list[tuple[str, str]], period: str, max_file_mb: float, max_rows: int,
-          max_unpacked_mb: float | None = None) -> list[WorkbookResult]:
-    """Check a batch of (path, name) in this process (also what a worker runs).
-    `max_unpacked_mb` None: the setting (`THONGKE_MAX_UNPACKED_MB`), read where it runs."""
+def check(files: list[tuple[str, str]], period: str, settings: Settings
+          ) -> list[WorkbookResult]:
+    """Check a batch of (path, name) in this process (also what a worker runs), with the
+    programme and the limits `settings` name."""
     from pipelines.check.checker import check_workbooks
-    from schemas.catalogue import load_catalogue
     from schemas.periods import parse_period
-    from schemas.units import load_registry
 
-    return check_workbooks([(Path(p), n) for p, n in files], catalogue=load_catalogue(),
-                           registry=load_registry(), expected_period=parse_period(period),
-                           max_file_mb=max_file_mb, max_rows=max_rows,
-                           max_unpacked_mb=max_unpacked_mb)
+    programme, limits = settings.programme(), settings.limits
+    return check_workbooks([(Path(p), n) for p, n in files], catalogue=programme.catalogue,
+                           registry=programme.registry, expected_period=parse_period(period),
+                           checks=programme.checks, max_file_mb=limits.max_file_mb,
+                           max_rows=limits.max_rows, max_unpacked_mb=limits.max_unpacked_mb)
 
 
 _pool: ProcessPoolExecutor | None = None
@@ -124,10 +124,9 @@ def pool(workers: int) -> ProcessPoolExecutor:
         return _pool
 
 
-def check_in(workers: int, files: list[tuple[str, str]], period: str, max_file_mb: float,
-             max_rows: int, max_unpacked_mb: float | None = None) -> list[WorkbookResult]:
+def check_in(workers: int, files: list[tuple[str, str]], period: str, settings: Settings
+             ) -> list[WorkbookResult]:
     """Check a batch in-process (`workers` 0) or in the worker pool."""
     if workers <= 0:
-        return check(files, period, max_file_mb, max_rows, max_unpacked_mb)
-    return pool(workers).submit(check, files, period, max_file_mb, max_rows,
-                                max_unpacked_mb).result()
+        return check(files, period, settings)
+    return pool(workers).submit(check, files, period, settings).result()

@@ -14,6 +14,9 @@ import numpy as np
 import pandas as pd
 
 from pipelines.check import rules
+from pipelines.check.result import (  # noqa: F401  (the checker's results, re-exported)
+    ACCEPTED, PARTIAL, REJECTED, SHEET_ABSENT, VALUE_COLUMNS, SheetResult, WorkbookResult,
+    concat_values, long_values)
 from pipelines.base.cells import address_to_tuple
 from pipelines.check.findings import Finding
 from pipelines.read.workbook import (
@@ -36,87 +39,13 @@ from schemas.models import ROW, UNIT
 from schemas.periods import Period, PeriodError, parse_period
 from schemas.units import Registry
 
-ACCEPTED, PARTIAL, REJECTED = "accepted", "partial", "rejected"
-SHEET_ABSENT = "absent"  # the district has no unit for the sheet and sent no rows: not counted
-
-VALUE_COLUMNS = ["sheet", "unit_code", "indicator", "value", "cell"]
 log = logging.getLogger(__name__)
-
-
-@dataclass
-class SheetResult:
-    key: str
-    name: str  # as named in the file; the form's name when the sheet is missing
-    status: str  # accepted | rejected | absent
-    frame: pd.DataFrame | None = None  # row, unit_code, one float column per indicator
-    cells: dict[tuple[int, str], str] = field(default_factory=dict)
-
-
-@dataclass
-class WorkbookResult:
-    file: str
-    sha256: str
-    mtime: float
-    district_code: str = ""
-    district_name: str = ""
-    period: str = ""
-    made_on: date | None = None
-    status: str = REJECTED
-    findings: list[Finding] = field(default_factory=list)
-    sheets: dict[str, SheetResult] = field(default_factory=dict)
-    _values: pd.DataFrame | None = field(default=None, repr=False, compare=False)
-
-    @property
-    def errors(self) -> int:
-        return sum(f.is_error for f in self.findings)
-
-    @property
-    def warnings(self) -> int:
-        return sum(not f.is_error for f in self.findings)
-
-    def values(self) -> pd.DataFrame:
-        """Accepted sheets' values, long: sheet, unit_code, indicator, value (NaN = blank), cell.
-
-        Computed once: call it after the sheet statuses are decided (`check_workbook` does)."""
-        if self._values is None:
-            self._values = self._long_values()
-        return self._values
-
-    def _long_values(self) -> pd.DataFrame:
-        """From the accepted sheets' frames (a check attaches these values to its result
-        already; this is for a result made otherwise)."""
-        parts = []
-        for s in self.sheets.values():
-            if s.status != ACCEPTED or s.frame is None or s.frame.empty:
-                continue
-            names = [c for c in s.frame.columns if c not in (ROW, UNIT)]
-            parts.append(long_values(s.key, s.frame[UNIT].to_numpy(dtype=object),
-                                     s.frame.index.tolist(), names,
-                                     s.frame[names].to_numpy(dtype="float64"), s.cells))
-        return _concat_values(parts)
-
-
-def long_values(sheet: str, units, rows: list[int], codes: list[str], data: np.ndarray,
-                cells: dict[tuple[int, str], str]) -> pd.DataFrame:
-    """One sheet's values, long: indicator by indicator, unit by unit (the order of
-    `DataFrame.melt`), built with numpy (a melt per sheet costs milliseconds, and a national
-    run has 10,000 sheets). `data`: rows x codes."""
-    n = len(rows)
-    return pd.DataFrame({"sheet": sheet, "unit_code": np.tile(units, len(codes)),
-                         "indicator": np.repeat(np.array(codes, dtype=object), n),
-                         "value": data.T.ravel(),
-                         "cell": [cells.get((r, c), "") for c in codes for r in rows]},
-                        columns=VALUE_COLUMNS)
-
-
-def _concat_values(parts: list[pd.DataFrame]) -> pd.DataFrame:
-    return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=VALUE_COLUMNS)
 
 
 def check_workbook(path: Path, *, catalogue: Catalogue, registry: Registry,
                    expected_period: Period | None = None, max_file_mb: float = 50.0,
                    max_rows: int = 20_000, name: str | None = None,
-                   checks: Checks | None = None, max_unpacked_mb: float | None = None
+                   checks: Checks | None = None, max_unpacked_mb: float = 200.0
                    ) -> WorkbookResult:
     """Check one workbook; `name` is how findings name the file (default: its name).
 
@@ -150,19 +79,15 @@ class _Book:
 def check_workbooks(files: list[tuple[Path, str]], *, catalogue: Catalogue, registry: Registry,
                     expected_period: Period | None = None, max_file_mb: float = 50.0,
                     max_rows: int = 20_000, checks: Checks | None = None,
-                    max_unpacked_mb: float | None = None) -> list[WorkbookResult]:
+                    max_unpacked_mb: float = 200.0) -> list[WorkbookResult]:
     """Check a batch of workbooks ((path, name) pairs), each on its own, with the pandera
     models run once for the whole batch (their cost is per call, not per row).
 
     A workbook that fails in a way no rule foresaw costs one finding (R18), not the batch.
-    `max_unpacked_mb` (a workbook's parts unpacked, in total): default the setting
-    (`THONGKE_MAX_UNPACKED_MB`, 200).
+    The limits are the settings' (`Settings.limits`); `checks` default: the shipped
+    thresholds (`schemas/data/checks.toml`).
     """
     checks = checks or load_checks()
-    if max_unpacked_mb is None:
-        from pipelines.settings import get_settings
-
-        max_unpacked_mb = get_settings().max_unpacked_mb
     limits = Limits(max_file_mb, max_rows, max_unpacked_mb)
 
     def read(path, name) -> "WorkbookResult | _Book":
@@ -338,7 +263,7 @@ def _batch_rules(books: list[_Book], catalogue: Catalogue, checks: Checks) -> No
         sort_findings(book.result)
         _decide(book.result)
         # the accepted sheets' values, here in the worker: sent and cached with the result
-        book.result._values = _concat_values(
+        book.result._values = concat_values(
             [long[k] for k, sr in book.result.sheets.items() if sr.status == ACCEPTED and k in long])
 
 

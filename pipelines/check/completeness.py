@@ -15,7 +15,7 @@ from datetime import date
 import pandas as pd
 
 from pipelines.check.submissions import DUPLICATE, SUPERSEDED, received_at
-from pipelines.check.checker import ACCEPTED, PARTIAL, REJECTED, SHEET_ABSENT, WorkbookResult
+from pipelines.check.result import ACCEPTED, PARTIAL, REJECTED, SHEET_ABSENT, WorkbookResult
 from schemas.periods import Period
 from schemas.units import Registry
 

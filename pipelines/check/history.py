@@ -3,7 +3,7 @@
 R14 (start-of-year poor households against last year's annual report), R16 (an annual
 flow below the same year's H1) and R15 (outliers) need the record of accepted data and
 the period's other submissions; the functions here are pure over data frames, and
-`check_with_record` is what `thongke check` runs for one file.
+`pipelines/check/period.py` runs them for a period's files and for one file (`thongke check`).
 
 R15 scores each value with the modified z-score of Iglewicz and Hoaglin,
 0.6745 (x - median) / MAD, on log(1 + value): counts and money are skewed (a commune
@@ -26,18 +26,18 @@ flagged both ways.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from pipelines.check.findings import Finding, finding
 from pipelines.base.text import vn_flexible
-from pipelines.check.checker import WorkbookResult, check_workbook, sort_findings
-from schemas.catalogue import Catalogue, load_catalogue
-from schemas.checks import Checks, Outliers, load_checks
+from pipelines.check.checker import sort_findings
+from pipelines.check.result import WorkbookResult
+from schemas.catalogue import Catalogue
+from schemas.checks import Checks, Outliers
 from schemas.periods import Period, parse_period
-from schemas.units import Registry, load_registry
+from schemas.units import Registry
 
 HISTORY_COLUMNS = ["period", "unit_code", "indicator", "value"]
 PEER_COLUMNS = ["district_code", "unit_code", "indicator", "value"]
@@ -318,35 +318,3 @@ def add_history_findings(results: list[WorkbookResult], context: Context, catalo
         if extra:
             r.findings += extra
             sort_findings(r)
-
-
-def check_with_record(path: Path, record_path: Path | None, *, expected_period: Period | None = None,
-                      name: str | None = None, catalogue: Catalogue | None = None,
-                      registry: Registry | None = None, checks: Checks | None = None,
-                      max_file_mb: float = 50.0, max_rows: int = 20_000) -> WorkbookResult:
-    """Every rule for one workbook, the history rules against the record when one is found.
-
-    Peers are the other districts' accepted values of the same period on record, and
-    the workbook's own units.
-    """
-    catalogue, registry = catalogue or load_catalogue(), registry or load_registry()
-    checks = checks or load_checks()
-    result = check_workbook(Path(path), catalogue=catalogue, registry=registry,
-                            expected_period=expected_period, name=name, checks=checks,
-                            max_file_mb=max_file_mb, max_rows=max_rows)
-    if not result.period or not result.district_code:
-        return result
-    period = parse_period(result.period)
-    context = Context.empty(period, unit_types(registry, period))
-    if record_path is not None and Path(record_path).exists():
-        from pipelines.record import db as record# duckdb: only when there is a record to read
-
-        history = record.read_values(Path(record_path))
-        context.earlier = earlier_values(history, period)
-        same = history[(history["period"] == str(period))
-                       & (history["district_code"] != result.district_code)]
-        context.peers = pd.concat([same[PEER_COLUMNS], peer_values([result])], ignore_index=True)
-    else:
-        context.peers = peer_values([result])
-    add_history_findings([result], context, catalogue, checks)
-    return result

@@ -37,9 +37,10 @@ class Where:
     district_code: str
     sheet: str = ""
 
-    def __call__(self, rule: str, message: str, cell: str = "", value: object = "") -> Finding:
+    def __call__(self, rule: str, message: str, cell: str = "", value: object = "",
+                 severity: str | None = None) -> Finding:
         return finding(rule, message, file=self.file, district_code=self.district_code,
-                       sheet=self.sheet, cell=cell, value=value)
+                       sheet=self.sheet, cell=cell, value=value, severity=severity)
 
 
 # --------------------------------------------------------------------------- units
@@ -389,7 +390,8 @@ def relation_findings(batch: list[WorkbookCells], catalogue: Catalogue) -> list[
         row = frame.loc[int(pos)]
         detail = ", ".join(f"{c} = {vn_flexible(row[c])}" for c in dict.fromkeys(rel.codes))
         out[owners[int(pos)]].append(Where(b.where.file, b.where.district_code, sheet_name)(
-            rel.rule, f"{_relation_text(rel)} không thỏa mãn ({detail}).", addr, row[target]))
+            rel.rule, f"{_relation_text(rel)} không thỏa mãn ({detail}).", addr, row[target],
+            severity=catalogue.rules[rel.rule].severity if rel.rule in catalogue.rules else None))
     return out
 
 

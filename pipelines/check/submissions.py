@@ -6,7 +6,7 @@ from datetime import date, datetime
 import pandas as pd
 
 from pipelines.check.findings import FINDING_COLUMNS
-from pipelines.check.checker import WorkbookResult
+from pipelines.check.result import WorkbookResult
 
 DUPLICATE, SUPERSEDED = "duplicate", "superseded"
 SUBMISSION_COLUMNS = ["file", "sha256", "district_code", "period", "status", "errors", "warnings"]

@@ -27,10 +27,11 @@ from pipelines.check.findings import ERROR, RULES, WARNING, Finding
 from pipelines.base.text import vn_number
 from schemas.names import fold
 from pipelines.base.xlsx import set_text
+from pipelines.read.limits import Limits
 from schemas.periods import PeriodError, parse_period
 
 if TYPE_CHECKING:
-    from pipelines.check.checker import WorkbookResult
+    from pipelines.check.result import WorkbookResult
 
 log = logging.getLogger(__name__)
 FINDINGS_SHEET = "Kết quả kiểm tra"
@@ -93,17 +94,18 @@ def _lines(text: str, width: int) -> int:
 
 
 def annotate_copy(source: Path, dest: Path, result: "WorkbookResult", status: str, *,
-                  period: str = "") -> Path | None:
+                  period: str = "", limits: Limits = Limits()) -> Path | None:
     """Write a marked-up copy of `source` to `dest` (always `.xlsx`); None if it cannot be read.
 
-    `period` labels the copy when the cover named none (R05). Never writes over `source`.
+    `period` labels the copy when the cover named none (R05); `limits`: those the check
+    read the file with (`Settings.limits`). Never writes over `source`.
     """
     dest = Path(dest).with_suffix(".xlsx")
     if dest.resolve() == Path(source).resolve():
         raise ValueError(f"the marked copy would overwrite its original: {dest}")
     if any(f.rule == "R18" for f in result.findings):
         return None
-    loaded = _load(Path(source), result.sha256)
+    loaded = _load(Path(source), limits, result.sha256)
     if loaded is None:
         return None
     wb, notes = loaded
@@ -115,7 +117,8 @@ def annotate_copy(source: Path, dest: Path, result: "WorkbookResult", status: st
     return dest
 
 
-def _load(source: Path, checked_sha: str = "") -> tuple[openpyxl.Workbook, list[str]] | None:
+def _load(source: Path, limits: Limits, checked_sha: str = ""
+          ) -> tuple[openpyxl.Workbook, list[str]] | None:
     """The workbook to mark, read from a private copy that passed the same guard as the
     check (`pipelines/read/guard.py`), and only if it is still the content that was checked
     (`checked_sha`): a file replaced since its check is not marked with another's findings,
@@ -124,9 +127,6 @@ def _load(source: Path, checked_sha: str = "") -> tuple[openpyxl.Workbook, list[
 
     from pipelines.read.guard import UnreadableWorkbook, guard
     from pipelines.read.workbook import private_copy
-    from pipelines.settings import get_settings
-
-    limits = get_settings()
     try:
         with tempfile.TemporaryDirectory(prefix="thongke-mark-") as tmp:
             private, sha256 = private_copy(source, Path(tmp) / "workbook", limits.max_file_mb)

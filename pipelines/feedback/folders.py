@@ -20,11 +20,12 @@ from pipelines.feedback.annotate import annotate_copy, period_label, rule_title
 from pipelines.base.atomic import write_text
 from pipelines.check.findings import Finding
 from pipelines.base.text import vn_number
+from pipelines.read.limits import Limits
 from schemas.names import ascii_fold
 from schemas.periods import parse_period
 
 if TYPE_CHECKING:
-    from pipelines.check.checker import WorkbookResult
+    from pipelines.check.result import WorkbookResult
 
 log = logging.getLogger(__name__)
 TEMPLATES = Path(__file__).resolve().parent / "templates"
@@ -103,8 +104,8 @@ def _summary_template():
 
 
 def write_feedback(out_dir: Path, period: str, results: list["WorkbookResult"],
-                   statuses: dict[str, str], raw_period_dir: Path, registry
-                   ) -> dict[str, list[Path]]:
+                   statuses: dict[str, str], raw_period_dir: Path, registry,
+                   limits: Limits = Limits()) -> dict[str, list[Path]]:
     """One folder per district of the period (and `khong_xac_dinh/` for files of no known
     district): `tom_tat.html` and `<n>_danh_dau.xlsx` per workbook with findings."""
     out_dir, raw_period_dir = Path(out_dir), Path(raw_period_dir)
@@ -117,11 +118,12 @@ def write_feedback(out_dir: Path, period: str, results: list["WorkbookResult"],
     if unknown:
         jobs.append((UNKNOWN_FOLDER, "", "", unknown))
     return {folder: _write_folder(out_dir / folder, period, code, name, rs, statuses,
-                                  raw_period_dir) for folder, code, name, rs in jobs}
+                                  raw_period_dir, limits) for folder, code, name, rs in jobs}
 
 
 def _write_folder(folder: Path, period: str, code: str, name: str, results: list["WorkbookResult"],
-                  statuses: dict[str, str], raw_period_dir: Path) -> list[Path]:
+                  statuses: dict[str, str], raw_period_dir: Path, limits: Limits
+                  ) -> list[Path]:
     written: list[Path] = []
     copies: dict[str, str | None] = {}
     for r in results:
@@ -133,7 +135,8 @@ def _write_folder(folder: Path, period: str, code: str, name: str, results: list
             continue  # `file` names a file inside the period folder, nothing else
         dest = folder / f"{len(written) + 1}_danh_dau.xlsx"
         try:
-            made = annotate_copy(source, dest, r, statuses.get(r.file, r.status), period=period)
+            made = annotate_copy(source, dest, r, statuses.get(r.file, r.status), period=period,
+                                 limits=limits)
         except Exception:  # one odd workbook must cost its copy, not the run
             log.exception("marking a copy of %s failed", r.file)
             made = None

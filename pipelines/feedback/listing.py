@@ -13,7 +13,7 @@ from pipelines.base.cells import column_index, split_address
 from pipelines.check.findings import Finding
 from pipelines.check.submissions import STATUS_VI
 from pipelines.base.text import vn_number
-from pipelines.check.checker import WorkbookResult
+from pipelines.check.result import WorkbookResult
 
 MAX_RANGES = 6
 

@@ -10,6 +10,12 @@ Numbers come from a per-unit simulation seeded by (seed, unit code, year), so a 
 figures do not depend on which periods are asked for: GN02 of year Y (and of Y-H1) is GN06
 of year Y-1, H1 flows are 40-60 % of the year's, NTM criteria only grow and the year a
 commune was recognised never changes.
+
+What the catalogue says is read from it (`schemas/data/`): the codes of each sheet, which
+are money (two decimals), the criteria (the flags) and the year of recognition of the sheet
+that has them, the balance of poor households (the `==` relation) and the parts that may not
+exceed their whole (the `<=` relations between two flows). A code of the catalogue that the
+simulation has no number for is an error (`values`), not a blank.
 """
 from __future__ import annotations
 
@@ -29,7 +35,7 @@ from pipelines.forms.quirks import QUIRKS, swap_tone
 from pipelines.base.xlsx import set_text
 from schemas.catalogue import Catalogue, load_catalogue
 from schemas.periods import Period, parse_period
-from schemas.units import Unit, load_registry
+from schemas.units import Registry, Unit, load_registry
 
 BASE_YEAR = 2016  # first year simulated; a unit created later starts in its first year
 DEFECTS = {  # defect -> the rule or submission status it should produce
@@ -43,8 +49,23 @@ _PEOPLE = ["Nguyễn Thị Hương", "Trần Văn Hùng", "Phạm Thị Lan", "L
 
 # ---------------------------------------------------------------- simulation
 class _Simulator:
-    def __init__(self, seed: int):
+    def __init__(self, seed: int, catalogue: Catalogue | None = None):
         self.seed, self._plans = seed, {}
+        cat = catalogue or load_catalogue()
+        self._money = frozenset(c for c, i in cat.indicators.items() if i.type == "money")
+        crit = next(s for s in cat.sheets if any(i.type == "flag" for i in s.indicators))
+        self._criteria = [i.code for i in crit.indicators if i.type == "flag"]
+        self._recognised = next(i.code for i in crit.indicators if i.type == "year")
+        # a code the `==` relations define from others: GN06 = GN02 - GN03 + GN04 + GN05
+        self._balances = {r.left[0].code: r.right for r in cat.relations
+                          if r.op == "==" and len(r.left) == 1}
+        # a part and its whole (`<=` between two codes; applied to the H1 flows): GS04 <= GS03
+        self._parts = [(r.left[0].code, r.right[0].code) for r in cat.relations
+                       if r.op == "<=" and len(r.left) == len(r.right) == 1
+                       and r.left[0].sign == r.right[0].sign == 1]
+
+    def _balance(self, code: str, known: dict) -> int:
+        return sum(t.sign * known[t.code] for t in self._balances[code])
 
     def _rng(self, *key) -> random.Random:
         return random.Random(":".join(str(k) for k in (self.seed, *key)))
@@ -55,13 +76,14 @@ class _Simulator:
         h = r.randint(200, 400) if kind == "huyện" else round(r.triangular(1500, 6000, 1800))
         rate = {"xã": (2, 5), "thị trấn": (1, 2.5), "phường": (0.5, 1.5)}.get(kind, (1.5, 4))
         vil = r.randint(4, 15)
-        order = list(range(1, 20))
+        every = len(self._criteria)
+        order = list(range(1, every + 1))
         r.shuffle(order)
         recognised = kind == "xã" and r.random() < 0.33
         return dict(H=h, P=round(h * r.uniform(*rate) / 100), vil=vil,
                     vil_ok=vil - r.randint(0, min(4, vil)), reg=r.uniform(0.85, 0.95),
                     fam=r.uniform(0.8, 0.92), order=order,
-                    met=19 if recognised else r.randint(8, 18),
+                    met=every if recognised else r.randint(8, every - 1),
                     ntm=r.randint(2012, year - 1) if recognised else None,
                     vm=r.randint(2010, year - 1) if kind != "xã" and r.random() < 0.45 else None)
 
@@ -101,13 +123,13 @@ class _Simulator:
         f["GS04"] = round(f["GS03"] * r.uniform(0.5, 1))
         f["GS05"] = r.randint(20, 80) if small else r.randint(50, 400)
         f["GS06"] = round(f["GS05"] * r.uniform(0.75, 0.97))
-        h = {k: (round(v * share(), 2) if isinstance(v, float) else round(v * share()))
+        h = {k: (round(v * share(), 2) if k in self._money else round(v * share()))
              for k, v in f.items()}
         built, fixed = round(f["AS01"] * share()), round(f["AS02"] * share())
         h.update(AS01=built, AS02=fixed, AS03=round(sum(costs[:built]) + sum(
             costs[f["AS01"]:f["AS01"] + fixed]), 2))
-        for small_code, big_code in (("GS04", "GS03"), ("GS06", "GS05"), ("MH04", "MH03"),
-                                     ("MH04", "GN03")):
+        parts = [(a, b) for a, b in self._parts if a in h and b in h]
+        for small_code, big_code in (*parts, ("MH04", "MH03"), ("MH04", "GN03")):
             h[small_code] = min(h[small_code], h[big_code])
 
         end_h = round(st["H"] * (1 + r.uniform(0.005, 0.02)))
@@ -115,27 +137,28 @@ class _Simulator:
         fam = min(0.97, st["fam"] + r.uniform(0, 0.015))
         vil_ok = min(st["vil"], st["vil_ok"] + (r.random() < 0.4))
         step = r.randint(1, 4) if st["met"] >= 14 else r.randint(0, 3)  # criteria gained
-        k = min(19 - st["met"], step)
+        every = len(self._criteria)
+        k = min(every - st["met"], step)
         k_h1 = r.randint(0, k)
         vm, vm_h1 = st["vm"], st["vm"]
         if vm is None and r.random() < 0.25:
             vm = year
             vm_h1 = year if r.random() < 0.5 else None
-        ntm = st["ntm"] or (year if st["met"] + k == 19 else None)
+        ntm = st["ntm"] or (year if st["met"] + k == every else None)
         out = {}
         for half, flows, hh, met, ok, vm_year in (
                 ("h1", h, (st["H"] + end_h) // 2, st["met"] + k_h1, st["vil_ok"], vm_h1),
                 ("year", f, end_h, st["met"] + k, vil_ok, vm)):
             v = dict(flows)
-            poor = p0 - flows["GN03"] + flows["GN04"] + flows["GN05"]
+            poor = self._balance("GN06", {"GN02": p0, **flows})
             near = min(round(poor * r.uniform(2, 3)), hh - poor)
             v.update(GN01=hh, GN02=p0, GN06=poor, GN07=near,
                      TT03=round(hh * reg), TT05=st["vil"], TT06=ok, VM01=st["vil"], VM02=ok,
                      VM03=int(vm_year is not None), VM04=vm_year)
             v["TT04"] = round(v["TT03"] * fam)
             done = set(st["order"][:met])
-            v.update({f"NTM{n:02d}": int(n in done) for n in range(1, 20)})
-            v["NTM20"] = st["ntm"] or (year if met == 19 else None)
+            v.update({code: int(n in done) for n, code in enumerate(self._criteria, 1)})
+            v[self._recognised] = st["ntm"] or (year if met == every else None)
             out[half] = v
         out["end"] = dict(st, H=end_h, P=out["year"]["GN06"], reg=reg, fam=fam, vil_ok=vil_ok,
                           met=st["met"] + k, ntm=ntm, vm=vm)
@@ -145,6 +168,10 @@ class _Simulator:
         """`values` for `write_form`: sheet key -> unit code -> indicator code -> value."""
         out: dict = {}
         for sheet in catalogue.sheets:
+            if units and (none := [c for c in sheet.codes
+                                   if c not in self.plan(units[0], period.year)["year"]]):
+                raise ValueError(f"the sample generator simulates no value for {none} "
+                                 f"(sheet {sheet.key} of the catalogue)")
             out[sheet.key] = {}
             for u in sheet_units(sheet, units):
                 v = self.plan(u, period.year)["h1" if period.h1 else "year"]
@@ -158,7 +185,8 @@ def simulate_values(district_code: str, period: Period | str, seed: int = 2017,
     write them with `write_form`, apply a quirk, and check a reader gets them back)."""
     period = period if isinstance(period, Period) else parse_period(period)
     units = load_registry().units(str(district_code), period)
-    return _Simulator(seed).values(units, period, catalogue or load_catalogue())
+    catalogue = catalogue or load_catalogue()
+    return _Simulator(seed, catalogue).values(units, period, catalogue)
 
 
 # ---------------------------------------------------------------- planning and writing
@@ -221,7 +249,7 @@ def _sheet_name(catalogue: Catalogue, key: str) -> str:
 
 
 def _write_job(folder: Path, job: dict, sim: _Simulator, catalogue: Catalogue,
-               seed: int) -> list[dict]:
+               seed: int, registry: Registry) -> list[dict]:
     period, district, units = job["period"], job["district"], job["units"]
     r = random.Random(f"{seed}:{period}:{district.code}")
     values = sim.values(units, period, catalogue)
@@ -237,26 +265,30 @@ def _write_job(folder: Path, job: dict, sim: _Simulator, catalogue: Catalogue,
     name, defects, totals = _file_name(district, period, style), [], None
     if (folder / name).exists():  # another district of the same name (the national registry)
         name = f"{name[:-5]} ({district.code}).xlsx"
-    gn = values["GN"]
-
     def defect(kind: str, sheet: str, **kw) -> None:
         defects.append(dict(name=kind, rule=DEFECTS[kind], sheet=_sheet_name(catalogue, sheet),
                             **kw))
 
-    if "gn_unbalanced" in job["defects"]:
-        unit = r.choice(sorted(gn))
-        gn[unit]["GN06"] += r.randint(2, 5)
-        defect("gn_unbalanced", "GN", unit_code=unit, indicator="GN06")
+    if "gn_unbalanced" in job["defects"]:  # the balance of the defect's rule broken
+        code = next(rel.left[0].code for rel in catalogue.relations
+                    if rel.rule == DEFECTS["gn_unbalanced"] and rel.op == "==")
+        rows = values[catalogue.indicators[code].sheet]
+        unit = r.choice(sorted(rows))
+        rows[unit][code] += r.randint(2, 5)
+        defect("gn_unbalanced", catalogue.indicators[code].sheet, unit_code=unit, indicator=code)
     if "extra_zeros" in job["defects"]:  # a number typed with two zeros too many
-        unit = r.choice(sorted(values["TT"]))
-        values["TT"][unit]["TT02"] *= 100
-        defect("extra_zeros", "TT", unit_code=unit, indicator="TT02")
+        key = catalogue.indicators["TT02"].sheet
+        unit = r.choice(sorted(values[key]))
+        values[key][unit]["TT02"] *= 100
+        defect("extra_zeros", key, unit_code=unit, indicator="TT02")
     if "wrong_total" in job["defects"]:
-        totals = {"GN": {c: sum(v[c] for v in gn.values()) for c in catalogue.sheet("GN").codes}}
-        totals["GN"]["GN01"] += r.randint(50, 300)
-        defect("wrong_total", "GN", indicator="GN01")
+        key = catalogue.indicators["GN01"].sheet
+        totals = {key: {c: sum(v[c] for v in values[key].values())
+                        for c in catalogue.sheet(key).codes}}
+        totals[key]["GN01"] += r.randint(50, 300)
+        defect("wrong_total", key, indicator="GN01")
     wb = build_form(district.code, period, values=values, cover=cover, totals=totals,
-                    catalogue=catalogue)
+                    catalogue=catalogue, registry=registry)
     if "name_of_other_unit" in job["defects"]:
         ws = wb[_sheet_name(catalogue, "GN")]
         first, total, _ = locate_table(ws, catalogue)
@@ -286,7 +318,8 @@ def _write_job(folder: Path, job: dict, sim: _Simulator, catalogue: Catalogue,
         old_day = made - dt.timedelta(days=r.randint(5, 15))
         old = name.replace(".xlsx", " (ban cu).xlsx")
         save_workbook(build_form(district.code, period, values=values, catalogue=catalogue,
-                                 cover=dict(cover, **{"Ngày lập": old_day})), folder / old)
+                                 cover=dict(cover, **{"Ngày lập": old_day}), registry=registry),
+                      folder / old)
         os.utime(folder / old, (stamp - 86400 * (made - old_day).days,) * 2)
         out.append(dict(entry, file=old, quirks=[], date=old_day.isoformat(), status="superseded",
                         defects=[dict(name="superseded", rule="superseded", by=name)]))
@@ -302,12 +335,14 @@ def _write_job(folder: Path, job: dict, sim: _Simulator, catalogue: Catalogue,
 
 
 def generate(raw_dir: Path | str, periods=("2016", "2017-H1", "2017"),
-             seed: int = 2017, clean: bool = False) -> list[dict]:
+             seed: int = 2017, clean: bool = False, registry: Registry | None = None
+             ) -> list[dict]:
     """Write demo submissions for every district valid in each period into
     `raw_dir/<period>/` and return the manifest (one dict per file written).
-    `clean`: one plain workbook per district, with no quirk, defect or blank cell."""
+    `clean`: one plain workbook per district, with no quirk, defect or blank cell.
+    `registry`: the units (default Hải Phòng's; the settings' `units_path` names another)."""
     raw_dir = Path(raw_dir)
-    catalogue, registry = load_catalogue(), load_registry()
+    catalogue, registry = load_catalogue(), registry or load_registry()
     periods = sorted({p if isinstance(p, Period) else parse_period(p) for p in periods},
                      key=lambda p: p.sort_key)
     related = {c for rel in catalogue.relations for c in rel.codes} | {"AS01", "AS02", "AS03"}
@@ -317,9 +352,9 @@ def generate(raw_dir: Path | str, periods=("2016", "2017-H1", "2017"),
                  blanks=[]) for p in periods for d in registry.districts(p)]
     if not clean:
         _assign(jobs, random.Random(seed), optional, catalogue)
-    sim, manifest = _Simulator(seed), []
+    sim, manifest = _Simulator(seed, catalogue), []
     for job in jobs:
         folder = raw_dir / str(job["period"])
         folder.mkdir(parents=True, exist_ok=True)
-        manifest += _write_job(folder, job, sim, catalogue, seed)
+        manifest += _write_job(folder, job, sim, catalogue, seed, registry)
     return manifest

@@ -3,17 +3,8 @@ cannot be read as one. The guard (`guard.py`, `ole.py`) checks these before any 
 the file, so a hostile or broken file costs one finding, in bounded time and memory."""
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from pipelines.base.text import vn_number
-
-
-@dataclass(frozen=True)
-class Limits:
-    """The reader's limits (settings: THONGKE_MAX_FILE_MB, _MAX_ROWS, _MAX_UNPACKED_MB)."""
-    max_file_mb: float = 50.0
-    max_rows: int = 20_000
-    max_unpacked_mb: float = 200.0  # a workbook's parts unpacked, in total (zip bombs)
+from pipelines.settings import Limits  # noqa: F401  (the reader's limits, set there)
 
 
 MAX_COLUMNS = 2_000

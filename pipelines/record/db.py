@@ -14,8 +14,9 @@ different periods, the watcher and `thongke check` share the file, so every conn
 here is taken under a lock file beside it (`.<name>.lock`, flock: released by the system
 when its holder dies) and held only as long as one read or one write: they interleave.
 A process that opens the file without that lock (the DuckDB shell, a notebook) is waited
-for too, by retrying the open. Either wait ends after `THONGKE_RECORD_TIMEOUT` seconds
-(120) with `RecordBusy`, a message in Vietnamese: never a silent failure.
+for too, by retrying the open. Either wait ends after `wait` seconds (the setting
+`record_timeout`, `THONGKE_RECORD_TIMEOUT`: 120) with `RecordBusy`, a message in
+Vietnamese: never a silent failure.
 """
 from __future__ import annotations
 
@@ -32,6 +33,7 @@ import pandas as pd
 from filelock import FileLock, Timeout
 
 from pipelines.base import timings
+from pipelines.settings import RECORD_TIMEOUT
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS runs (
@@ -56,18 +58,12 @@ CREATE TABLE IF NOT EXISTS aggregates (
     indicator VARCHAR, value DOUBLE, complete BOOLEAN);
 """
 PERIOD_TABLES = ("submissions", "sheets", "unit_values", "findings", "aggregates")
-DEFAULT_TIMEOUT = 120.0  # seconds to wait for the record (THONGKE_RECORD_TIMEOUT)
+DEFAULT_TIMEOUT = RECORD_TIMEOUT  # seconds to wait for the record (settings.record_timeout)
 
 
 class RecordBusy(RuntimeError):
     """The record stayed in use by another process for longer than the timeout."""
 
-
-def timeout() -> float:
-    try:
-        return float(os.environ.get("THONGKE_RECORD_TIMEOUT", DEFAULT_TIMEOUT))
-    except ValueError:
-        return DEFAULT_TIMEOUT
 
 
 def lock_path(path: Path) -> Path:
@@ -137,7 +133,8 @@ def _open(path: Path, read_only: bool, deadline: float, wait: float
 
 
 @contextmanager
-def connect(path: Path, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
+def connect(path: Path, read_only: bool = False, wait: float = DEFAULT_TIMEOUT
+            ) -> Iterator[duckdb.DuckDBPyConnection]:
     """A connection to the record, under its lock (see the module doc). Read-only with no
     record yet: an empty in-memory one with the tables."""
     path = Path(path)
@@ -151,7 +148,6 @@ def connect(path: Path, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConn
         return
     if not read_only:
         path.parent.mkdir(parents=True, exist_ok=True)
-    wait = timeout()
     deadline = time.monotonic() + wait
     with _held(path, read_only, wait):
         con = _open(path, read_only, deadline, wait)
@@ -174,9 +170,9 @@ def _insert(con: duckdb.DuckDBPyConnection, table: str, frame: pd.DataFrame, per
 
 
 @contextmanager
-def _transaction(path: Path) -> Iterator[duckdb.DuckDBPyConnection]:
+def _transaction(path: Path, wait: float) -> Iterator[duckdb.DuckDBPyConnection]:
     """A connection whose work commits as a whole or not at all."""
-    with connect(path) as con:
+    with connect(path, wait=wait) as con:
         con.execute("BEGIN TRANSACTION")
         try:
             yield con
@@ -191,13 +187,13 @@ def _transaction(path: Path) -> Iterator[duckdb.DuckDBPyConnection]:
 
 def write_period(path: Path, period: str, run_id: str, *, submissions: pd.DataFrame,
                  sheets: pd.DataFrame, values: pd.DataFrame, findings: pd.DataFrame,
-                 aggregates: pd.DataFrame | None = None) -> None:
+                 aggregates: pd.DataFrame | None = None, wait: float = DEFAULT_TIMEOUT) -> None:
     """Replace everything recorded for `period` (with its `aggregates`, computed by the
     caller from the same frames), log the run's submissions and the run, in one
     transaction: all of it is on record, or none of it. Without `aggregates` the period's
     old ones are deleted all the same (an aggregate never outlives its values)."""
     now = datetime.now(timezone.utc).replace(tzinfo=None)
-    with _transaction(path) as con:
+    with _transaction(path, wait) as con:
         for table in PERIOD_TABLES:
             con.execute(f"DELETE FROM {table} WHERE period = ?", [period])
         _insert(con, "submissions", submissions.assign(run_id=run_id), period)
@@ -211,9 +207,10 @@ def write_period(path: Path, period: str, run_id: str, *, submissions: pd.DataFr
         timings.pause_point("record-transaction")  # fault injection (kill tests) only
 
 
-def read_period(path: Path, period: str) -> tuple[pd.DataFrame, pd.DataFrame]:
+def read_period(path: Path, period: str, wait: float = DEFAULT_TIMEOUT
+                ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """(values, accepted sheets) of a period: what aggregation needs."""
-    with connect(path, read_only=True) as con:
+    with connect(path, read_only=True, wait=wait) as con:
         values = con.execute("SELECT district_code, unit_code, sheet, indicator, value "
                              "FROM unit_values WHERE period = ?", [period]).df()
         accepted = con.execute("SELECT district_code, sheet FROM sheets "
@@ -221,15 +218,15 @@ def read_period(path: Path, period: str) -> tuple[pd.DataFrame, pd.DataFrame]:
     return values, accepted
 
 
-def read_values(path: Path) -> pd.DataFrame:
+def read_values(path: Path, wait: float = DEFAULT_TIMEOUT) -> pd.DataFrame:
     """Every accepted unit value on record: period, district_code, unit_code, indicator, value."""
-    with connect(path, read_only=True) as con:
+    with connect(path, read_only=True, wait=wait) as con:
         return con.execute("SELECT period, district_code, unit_code, indicator, value "
                            "FROM unit_values").df()
 
 
-def read_versions(path: Path, period: str | None = None, district_code: str | None = None
-                  ) -> pd.DataFrame:
+def read_versions(path: Path, period: str | None = None, district_code: str | None = None,
+                  wait: float = DEFAULT_TIMEOUT) -> pd.DataFrame:
     """Each version (file content) ever seen: first and last run that saw it, its latest status."""
     where, args = [], []
     if period:
@@ -239,7 +236,7 @@ def read_versions(path: Path, period: str | None = None, district_code: str | No
         where.append("district_code = ?")
         args.append(district_code)
     clause = f"WHERE {' AND '.join(where)}" if where else ""
-    with connect(path, read_only=True) as con:
+    with connect(path, read_only=True, wait=wait) as con:
         return con.execute(f"""
             SELECT period, district_code, file, sha256, any_value(made_on) AS made_on,
                    min(received_at) AS received_at, min(run_at) AS first_seen,
@@ -249,17 +246,18 @@ def read_versions(path: Path, period: str | None = None, district_code: str | No
             ORDER BY period, district_code, first_seen, file""", args).df()
 
 
-def districts_by_hash(path: Path) -> dict[str, str]:
+def districts_by_hash(path: Path, wait: float = DEFAULT_TIMEOUT) -> dict[str, str]:
     """sha256 -> the district a file of that content was read as, in any earlier run."""
-    with connect(path, read_only=True) as con:
+    with connect(path, read_only=True, wait=wait) as con:
         rows = con.execute("SELECT sha256, any_value(district_code) FROM submission_log "
                            "WHERE district_code <> '' AND sha256 <> '' GROUP BY sha256").fetchall()
     return dict(rows)
 
 
-def read_aggregates(path: Path, periods: list[str] | None = None) -> pd.DataFrame:
+def read_aggregates(path: Path, periods: list[str] | None = None,
+                    wait: float = DEFAULT_TIMEOUT) -> pd.DataFrame:
     """Recorded aggregates, of the given periods or of all."""
-    with connect(path, read_only=True) as con:
+    with connect(path, read_only=True, wait=wait) as con:
         query = "SELECT * FROM aggregates"
         if periods is not None:
             if not periods:
@@ -269,6 +267,6 @@ def read_aggregates(path: Path, periods: list[str] | None = None) -> pd.DataFram
         return con.execute(query).df()
 
 
-def recorded_periods(path: Path) -> list[str]:
-    with connect(path, read_only=True) as con:
+def recorded_periods(path: Path, wait: float = DEFAULT_TIMEOUT) -> list[str]:
+    with connect(path, read_only=True, wait=wait) as con:
         return [r[0] for r in con.execute("SELECT DISTINCT period FROM aggregates ORDER BY 1").fetchall()]

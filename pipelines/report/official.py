@@ -6,7 +6,7 @@ They are data (`schemas/data/official.toml`, or the file `THONGKE_OFFICIAL` name
 out at the top of the first page and after the method note. Every value is plain text: the
 template escapes it like any other (Jinja2 autoescape).
 
-The shipped file is Hải Phòng's. On another units registry (`THONGKE_UNITS`, e.g. the
+The shipped file is Hải Phòng's. On another units registry (`other_units`: `THONGKE_UNITS`, e.g. the
 national one) without a file of its own, the details are blank (dotted lines to fill in by
 hand): the report names no issuing body it does not know.
 """
@@ -18,7 +18,6 @@ from datetime import date
 from pathlib import Path
 
 from schemas.catalogue import DATA_DIR
-from schemas.units import units_file
 
 DEFAULT_PATH = DATA_DIR / "official.toml"
 TEXT_KEYS = ("issuer_parent", "issuer", "number_prefix", "place", "signer_authority",
@@ -53,11 +52,12 @@ class Official:
         return tuple(r if r[-1] in ";:,." else f"{r};" for r in self.recipients)
 
 
-def load(path: Path | str | None = None, *, made: date | None = None) -> Official:
+def load(path: Path | str | None = None, *, made: date | None = None,
+         other_units: bool = False) -> Official:
     """The report's official details from `path` (default `schemas/data/official.toml`; blank
     on another units registry). An unknown key, or a value of the wrong kind, is a `ValueError`
     naming the file."""
-    if not path and units_file() is not None:
+    if not path and other_units:
         return Official(made=made)
     path = Path(path) if path else DEFAULT_PATH
     try:
@@ -70,12 +70,12 @@ def load(path: Path | str | None = None, *, made: date | None = None) -> Officia
     return parse(data, str(path), made=made)
 
 
-def fingerprint(path: Path | str | None = None) -> str:
+def fingerprint(path: Path | str | None = None, other_units: bool = False) -> str:
     """What the report's official details are made from, for the report's cache key: the file
     `load` reads (the default one or another) and a digest of its content."""
     import hashlib
 
-    if not path and units_file() is not None:
+    if not path and other_units:
         return "official=blank (another units registry)"
     path = Path(path) if path else DEFAULT_PATH
     try:

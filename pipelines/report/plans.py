@@ -3,8 +3,9 @@
 A chart is chosen for its data: ranked bars for a rate, stacked bars for a flow made of
 parts, the 19 NTM criteria by attainment (the lagging ones stand out), the NTM bands
 (19 / 15-18 / 10-14 / 5-9 / under 5 criteria) by district, and a trend line of the
-headline over all periods on record. What is specific to this programme is the `PLANS`
-table; a content area not in it gets ranked bars of its headline indicator.
+headline over all periods on record. What is specific to this programme is data: the
+`[charts]` of `schemas/data/report.toml` (`PLANS`, read by `schemas.presentation`) and its
+`[[bands]]`; a content area not in it gets ranked bars of its headline indicator.
 
 At national scale (more than `MAX_DISTRICTS` districts) a chart of every district is of no
 use to a reader: charts and the report's tables then show a selection (`select`): the
@@ -26,54 +27,22 @@ import pandas as pd
 from pipelines.report import charts
 from schemas.catalogue import Catalogue
 from schemas.periods import Period
-from schemas.units import Registry, top_code
+from schemas.presentation import Bands, Bars, Criteria, Stack, Trend, load_report_spec
+from schemas.units import CITY_CODE, Registry
 
 CITY_ROW = "Toàn thành phố"  # the top level's row at Hải Phòng scale (`Inputs.top_label`)
 MAX_DISTRICTS = 30  # more districts than this: charts and report tables show a selection
 SHOW_EACH = 10  # the selection of a rate or an average: the highest and the lowest
 SHOW_LARGEST = 20  # the selection of a count or an amount: the largest
 FULL_LIST = "Số liệu đầy đủ của từng quận, huyện: tệp tong_hop.xlsx và aggregates.csv."
-BANDS = (("19 tiêu chí", 19, 19), ("15–18", 15, 18), ("10–14", 10, 14), ("5–9", 5, 9),
-         ("dưới 5", 0, 4))
-
-
-@dataclass(frozen=True)
-class Bars:  # the headline by district, ranked (a rate gets the city as a reference line)
-    code: str
-
-
-@dataclass(frozen=True)
-class Stack:  # parts of a flow by district; `rest`: (total code, label) adds total − parts
-    codes: tuple[str, ...]
-    rest: tuple[str, str] | None = None
-
-
-@dataclass(frozen=True)
-class Trend:  # the city and the leading and lagging districts over the periods on record
-    code: str
-    label: str | None = None  # instead of the indicator's own label
-
-
-@dataclass(frozen=True)
-class Criteria:  # the share of communes meeting each NTM criterion, city level
-    pass
-
-
-@dataclass(frozen=True)
-class Bands:  # communes by band of criteria met, by district
-    mean_code: str = "NTM_TB_TC"
-
-
-PLANS: dict[str, tuple] = {
-    "TT": (Bars("TT_TL_GDVH"), Trend("TT_TL_GDVH")),
-    "NL": (Stack(("NL01", "NL02", "NL03")), Trend("NL_TONG")),
-    "AS": (Stack(("AS01", "AS02")), Trend("AS01+AS02", "Nhà Đại đoàn kết xây mới và sửa chữa")),
-    "GN": (Bars("GN_TL_NGHEO"), Trend("GN_TL_NGHEO")),
-    "NTM": (Criteria(), Bands(), Trend("NTM_TL_XA_DAT")),
-    "VM": (Stack(("VM_SO_DAT",), rest=("VM_SO_DV", "Chưa đạt chuẩn")), Trend("VM_SO_DAT")),
-    "MH": (Stack(("MH01", "MH02")), Trend("MH01+MH02", "Số mô hình mới xây dựng và nhân rộng")),
-    "GS": (Bars("GS_TL_GIAI_QUYET"), Trend("GS_TL_GIAI_QUYET")),
-}
+# The charts of each content area, the bands of the band chart (`schemas/data/report.toml`).
+PLANS: dict[str, tuple] = load_report_spec().charts
+BANDS: tuple[tuple[str, int, int], ...] = tuple((b.label, b.low, b.high)
+                                                for b in load_report_spec().bands)
+# Each commune's criteria met, which the bands count: the first band chart's (a caller may
+# name another).
+BANDS_MEAN: str | None = next((c.mean_code for plan in PLANS.values() for c in plan
+                               if isinstance(c, Bands)), None)
 
 
 @dataclass(frozen=True)
@@ -101,6 +70,7 @@ class Inputs:
     is_flow: Callable[[str], bool]
     chart_dir: Path
     top_label: str = CITY_ROW  # the top level's row: "Toàn thành phố", "Cả nước"
+    top_code: str = CITY_CODE  # the code the top level carries (`Registry.top_code`)
 
 
 @dataclass(frozen=True)
@@ -220,7 +190,7 @@ def _bars(spec: Bars, sheet, inp: Inputs, save_as: Path):
                   notes=notes, split=split)
     if inp.fmt_of(spec.code) == "rate":
         png = charts.rate_bars(series, unit=unit, **common, reference_label=inp.top_label,
-                               reference=inp.values.get("city", top_code(), spec.code)[0])
+                               reference=inp.values.get("city", inp.top_code, spec.code)[0])
     else:
         note = charts.INCOMPLETE_NOTE if _bound(spec.code, inp) else charts.RATE_INCOMPLETE_NOTE
         png = charts.sum_bars(series, unit=unit, decimals=_decimals(spec.code, inp), **common,
@@ -274,7 +244,7 @@ def _trend(spec: Trend, sheet, inp: Inputs, save_as: Path):
     ranked = sorted(current, key=lambda n: current[n])
     named = [ranked[-1], ranked[0]] if len(ranked) >= 2 else ranked
     codes = {name: code for code, name in inp.districts.items()}
-    series = [(inp.top_label, "city", top_code())] + [(n, "district", codes[n]) for n in named]
+    series = [(inp.top_label, "city", inp.top_code)] + [(n, "district", codes[n]) for n in named]
     points = pd.DataFrame({name: [v.get(level, code, spec.code)[0] for _, v in frames]
                            for name, level, code in series},
                           index=[p.label for p, _ in frames], dtype="float64")
@@ -296,7 +266,7 @@ def _criteria(spec: Criteria, sheet, inp: Inputs, save_as: Path):
         return None
     flags = [i.code for i in sheet.indicators if i.type == "flag"]
     shares = {f"{flags.index(d.numerator[0]) + 1}. {cat.indicators[d.numerator[0]].label}":
-              inp.values.get("city", top_code(), d.code) for d in crit}
+              inp.values.get("city", inp.top_code, d.code) for d in crit}
     top = inp.top_label[:1].lower() + inp.top_label[1:]
     title = f"Tỷ lệ xã đạt từng tiêu chí nông thôn mới, {top} – {inp.label}"
     png = charts.criteria_bars({k: v for k, (v, _) in shares.items()}, title=title,
@@ -305,10 +275,12 @@ def _criteria(spec: Criteria, sheet, inp: Inputs, save_as: Path):
 
 
 def band_counts(units: pd.DataFrame, registry: Registry, period: Period,
-                districts: dict[str, str], mean_code: str = "NTM_TB_TC",
+                districts: dict[str, str], mean_code: str | None = None,
                 total_row: str = CITY_ROW) -> tuple[pd.DataFrame, set[str]]:
     """Communes by band of criteria met: one row per district with communes, and the top
-    level (`total_row`); and the rows that miss some communes (lower bounds)."""
+    level (`total_row`); and the rows that miss some communes (lower bounds). `mean_code`:
+    each commune's criteria met (`BANDS_MEAN` when not given)."""
+    mean_code = mean_code or BANDS_MEAN
     rows = units[(units["level"] == "unit") & (units["indicator"] == mean_code)]
     met = dict(zip(rows["org_unit_code"].astype(str), rows["value"].astype("float64")))
     labels = [b[0] for b in BANDS]

@@ -4,8 +4,9 @@ Input is the run's contract frames (FORM.md section 6); nothing here reads files
 One section per content area in catalogue order (`report_tables`), its charts
 (`report_charts`), the city's key figures on the first page, the completeness of
 submissions, the findings by rule and a note on method. What is specific to this
-programme is kept in small tables: `KEY_FIGURES` below, `report_tables.HEADLINES` and
-`report_charts.PLANS`.
+programme is data (`schemas/data/report.toml`, read by `schemas.presentation`): the key
+figures (`KEY_FIGURES` below), the headlines (`report_tables.HEADLINES`) and the charts
+(`report_charts.PLANS`).
 
 At national scale (more districts than `report_charts.MAX_DISTRICTS`) the report shows
 selections with a note where the full lists are (the summary workbook and the CSVs keep
@@ -38,7 +39,6 @@ from pipelines.report import official
 from pipelines.base.atomic import write_text
 from pipelines.check.findings import RULES
 from pipelines.report.plans import MAX_DISTRICTS
-from pipelines.settings import get_settings
 from pipelines.report.tables import (  # noqa: F401  (re-exported: tests, summary workbook)
     CITY_ROW,
     MISSING,
@@ -67,7 +67,8 @@ from pipelines.report.tables import (  # noqa: F401  (re-exported: tests, summar
 from pipelines.base.text import vn_number
 from schemas.catalogue import Catalogue, load_catalogue
 from schemas.periods import Period, PeriodError, parse_period
-from schemas.units import load_registry, top_code
+from schemas.presentation import load_report_spec
+from schemas.units import Registry, load_registry
 
 if TYPE_CHECKING:
     from pipelines.check.targets import Targets
@@ -78,34 +79,24 @@ MAX_LISTED = 30  # at national scale: districts or files listed in the report, a
 INCOMPLETE_NOTE = compare.INCOMPLETE_NOTE_ANY  # where sums, rates and averages stand together
 SEVERITY = {"error": "Lỗi", "warning": "Cảnh báo"}
 
-# City key figures: (title, codes, main text, detail text); `{n}` is codes[n] formatted.
-# A code `A+B` is the sum of A and B. The first code gets the change column.
-KEY_FIGURES: tuple[tuple[str, tuple[str, ...], str, str], ...] = (
-    ("Tỷ lệ hộ nghèo", ("GN_TL_NGHEO", "GN06"), "{0}", "{1} hộ nghèo cuối kỳ"),
-    ("Tỷ lệ hộ cận nghèo", ("GN_TL_CAN_NGHEO", "GN07"), "{0}", "{1} hộ cận nghèo cuối kỳ"),
-    ("Hộ thoát nghèo trong kỳ", ("GN03", "GN05"), "{0} hộ", "{1} hộ nghèo phát sinh trong kỳ"),
-    ("Xã đạt chuẩn nông thôn mới", ("NTM_TL_XA_DAT", "NTM_SO_XA_DAT", "NTM_SO_XA"),
-     "{1}/{2} xã ({0})", "Mục tiêu năm 2020: một nửa số xã đạt chuẩn"),
-    ("Số tiêu chí đạt bình quân một xã", ("NTM_TB_TC",), "{0} tiêu chí",
-     "Mục tiêu năm 2020: bình quân 15 tiêu chí/xã"),
-    ("Phường, thị trấn đạt chuẩn văn minh đô thị", ("VM_SO_DAT", "VM_SO_DV"),
-     "{0}/{1} đơn vị", ""),
-    ("Tổng nguồn lực huy động", ("NL_TONG",), "{0} triệu đồng", ""),
-    ("Nhà Đại đoàn kết xây mới và sửa chữa", ("AS01+AS02", "AS01", "AS02"), "{0} nhà",
-     "xây mới {1}, sửa chữa {2}"),
-)
+# City key figures (`[[key_figures]]` of `schemas/data/report.toml`): (title, codes, main
+# text, detail text); `{n}` is codes[n] formatted. A code `A+B` is the sum of A and B. The
+# first code gets the change column.
+KEY_FIGURES: tuple[tuple[str, tuple[str, ...], str, str], ...] = tuple(
+    (k.title, k.codes, k.main, k.detail) for k in load_report_spec().key_figures)
 
 
 def _key_figures(cat: Catalogue, values: Values, period: Period | None,
                  history: dict[Period, Values], goals: dict[tuple[str, str], float],
-                 districts: dict[str, str], min_coverage: float) -> list[dict]:
-    registry = load_registry()
+                 districts: dict[str, str], min_coverage: float, registry: Registry
+                 ) -> list[dict]:
+    top = registry.top_code
     out = []
     for title, codes, main, detail in KEY_FIGURES:
         if not all(c in cat.indicators or any(d.code == c for d in cat.derived)
                    for code in codes for c in code.split("+")):
             continue
-        pairs = [values.get("city", top_code(), c) for c in codes]
+        pairs = [values.get("city", top, c) for c in codes]
         texts = [fmt_value(v, value_fmt(c, cat)) for c, (v, _) in zip(codes, pairs)]
         basis = _basis(period, history, codes[0], cat)
         change = None
@@ -115,8 +106,8 @@ def _key_figures(cat: Catalogue, values: Values, period: Period | None,
                                sc, min_coverage)
             change = _key_change(ch, value_fmt(codes[0], cat))
         target = None
-        if (top_code(), codes[0]) in goals and period is not None:
-            goal = goals[(top_code(), codes[0])]
+        if (top, codes[0]) in goals and period is not None:
+            goal = goals[(top, codes[0])]
             verdict = _attained(pairs[0], goal, codes[0])
             target = (f"Mục tiêu năm {period.year}: {fmt_value(goal, value_fmt(codes[0], cat))}"
                       + (f" – {verdict.lower()}" if verdict else ""))
@@ -285,27 +276,25 @@ def _history_values(history: pd.DataFrame | None, current: Period | None) -> dic
 
 
 def key_figures(period: str, aggregates: pd.DataFrame, *, history: pd.DataFrame | None = None,
-                catalogue: Catalogue | None = None, targets: "Targets | None" = None) -> list[dict]:
+                catalogue: Catalogue | None = None, targets: "Targets | None" = None,
+                registry: Registry | None = None, min_coverage: float | None = None
+                ) -> list[dict]:
     """The city's key figures of a period, as the report's first page shows them."""
+    registry = registry or load_registry()
     per = parse_period(period)
     agg = _clean(aggregates)
     goals = targets.of(per.year) if targets is not None else {}
     agg = agg[agg["period"] == str(period)]
-    districts = _districts(agg, pd.DataFrame({"district_code": []}), per)
+    districts = _districts(agg, pd.DataFrame({"district_code": []}), per, registry)
     return _key_figures(catalogue or load_catalogue(), Values(agg), per,
-                        _history_values(history, per), goals, districts, _min_coverage(None))
+                        _history_values(history, per), goals, districts,
+                        _min_coverage(min_coverage), registry)
 
 
 def _min_coverage(given: float | None) -> float:
     """The share of districts complete in both periods below which no change is stated: as
-    given, else THONGKE_MIN_COVERAGE (settings), else `schemas/data/report.toml`."""
-    if given is not None:
-        return given
-    from pipelines.settings import get_settings
-    from schemas.report import load_report_spec
-
-    configured = get_settings().min_coverage
-    return load_report_spec().min_coverage if configured is None else configured
+    given (the setting `min_coverage`, THONGKE_MIN_COVERAGE), else `schemas/data/report.toml`."""
+    return load_report_spec().min_coverage if given is None else given
 
 
 def render_report(period: str, aggregates: pd.DataFrame, submissions: pd.DataFrame,
@@ -313,7 +302,8 @@ def render_report(period: str, aggregates: pd.DataFrame, submissions: pd.DataFra
                   history: pd.DataFrame | None = None,
                   completeness: pd.DataFrame | None = None,
                   targets: "Targets | None" = None, pdf: bool = True,
-                  min_coverage: float | None = None) -> dict[str, Path]:
+                  min_coverage: float | None = None, registry: Registry | None = None,
+                  official_path: Path | None = None, helper: bool = True) -> dict[str, Path]:
     """Write `bao_cao.html`, `bao_cao.pdf` (unless `pdf` is False), `tong_hop.xlsx` and
     `charts/*.png|svg` into `out_dir`. A PDF that cannot be made is logged and left out:
     the HTML and the workbook still stand."""
@@ -328,7 +318,7 @@ def render_report(period: str, aggregates: pd.DataFrame, submissions: pd.DataFra
         label = per.label
     except PeriodError:
         per, label = None, str(period)
-    registry = load_registry()
+    registry = registry or load_registry()
     agg = _clean(aggregates)
     in_period = agg["period"] == str(period)
     units = agg[in_period & (agg["level"] == "unit")]
@@ -336,7 +326,7 @@ def render_report(period: str, aggregates: pd.DataFrame, submissions: pd.DataFra
         agg = agg[in_period]  # every row is of the period
     hist = _history_values(history, per)
     values = Values(agg)
-    districts = _districts(agg, submissions, per)
+    districts = _districts(agg, submissions, per, registry)
     large = len(districts) > MAX_DISTRICTS
     goals = targets.of(per.year) if targets is not None and per is not None else {}
     inputs = report_charts.Inputs(
@@ -344,10 +334,10 @@ def render_report(period: str, aggregates: pd.DataFrame, submissions: pd.DataFra
         units=units, registry=registry if per is not None else None,
         label_of=lambda c: cat_label(c, cat), unit_of=lambda c: _unit_of(c, cat),
         fmt_of=lambda c: value_fmt(c, cat), is_flow=lambda c: _is_flow(c, cat), chart_dir=chart_dir,
-        top_label=registry.top_label)
+        top_label=registry.top_label, top_code=registry.top_code)
     share = _min_coverage(min_coverage)
-    sections = [_section(s, cat, values, districts, per, label, hist, None, goals, share)
-                for s in cat.sheets]
+    sections = [_section(s, cat, values, districts, per, label, hist, None, goals, registry,
+                         share) for s in cat.sheets]
     subs = _submissions(submissions, districts)
     sent = {s["code"] for s in subs}
     not_sent = [n for c, n in districts.items() if c not in sent]
@@ -360,7 +350,7 @@ def render_report(period: str, aggregates: pd.DataFrame, submissions: pd.DataFra
                       top_label=registry.top_label)
 
     jobs = _chart_jobs(cat, sections)
-    helper = _Helper.start(jobs, inputs, workbook) if _can_fork(len(jobs)) else None
+    helper = _Helper.start(jobs, inputs, workbook) if helper and _can_fork(len(jobs)) else None
     later: list = []  # (figure, path): SVGs the helper draws while this process makes the PDF
     try:
         if helper is None:
@@ -386,7 +376,8 @@ def render_report(period: str, aggregates: pd.DataFrame, submissions: pd.DataFra
             "period": str(period), "period_label": label,
             "top_name": registry.top_name, "top_label": registry.top_label,
             "top_in_sentence": in_sentence(registry.top_label),
-            "key_figures": _key_figures(cat, values, per, hist, goals, districts, share),
+            "key_figures": _key_figures(cat, values, per, hist, goals, districts, share,
+                                        registry),
             "sections": sections,
             "comparison_lines": compare.method_lines(per, hist, share,
                                                      in_sentence(registry.top_label)),
@@ -397,7 +388,8 @@ def render_report(period: str, aggregates: pd.DataFrame, submissions: pd.DataFra
             "incomplete_note": INCOMPLETE_NOTE, "n_findings": len(findings),
             "reporting": _reporting(completeness, large),
             "targets": _targets_note(targets, per),
-            "official": official.load(get_settings().official_path, made=date.today()),
+            "official": official.load(official_path, made=date.today(),
+                                      other_units=registry.source is not None),
         }
         html = _template("report.html.j2").render(**context)
         write_text(html_path, html)
@@ -477,8 +469,7 @@ def _can_fork(n_jobs: int) -> bool:
     import multiprocessing as mp
     import os
 
-    wanted = os.environ.get("THONGKE_RENDER_HELPER", "1").strip().lower() not in ("0", "no", "off")
-    return (HELPER and wanted and n_jobs > 1 and (os.cpu_count() or 1) > 1 and hasattr(os, "fork")
+    return (HELPER and n_jobs > 1 and (os.cpu_count() or 1) > 1 and hasattr(os, "fork")
             and "fork" in mp.get_all_start_methods() and not mp.current_process().daemon)
 
 

@@ -14,11 +14,8 @@ than one district bears (nationally: `Huyện Châu Thành`) get their province.
 """
 from __future__ import annotations
 
-import csv
 import math
 from dataclasses import dataclass, field, replace
-from functools import lru_cache
-from pathlib import Path
 
 import pandas as pd
 
@@ -27,14 +24,15 @@ from pipelines.report import plans as report_charts
 from pipelines.base.text import round_half_up, vn_number
 from schemas.catalogue import Catalogue
 from schemas.periods import Period
-from schemas.report import load_report_spec
-from schemas.units import load_registry, top_code, units_file
+from schemas.presentation import load_report_spec
+from schemas.units import Registry
 
 MISSING = "–"
 CITY_ROW = "Toàn thành phố"  # the top level's row at Hải Phòng scale (`Registry.top_label`)
 # Content area -> its headline indicator (`schemas/data/report.toml`): the one with the
 # "change since" column, the generated sentences and the target. An area not listed takes its
-# first rate, else its first indicator. Which charts each area gets: `report_charts.PLANS`.
+# first rate, else its first indicator. Which charts each area gets: `report_charts.PLANS`
+# (`[charts]` of the same file).
 HEADLINES: dict[str, str] = load_report_spec().headlines
 CHART_ONLY = {"share_flag"}  # derived methods shown in the chart, not the table
 NARROW = "†"  # a change compared over fewer districts than all that can have the item
@@ -184,21 +182,22 @@ def _code_key(code: str) -> tuple[int, str]:
     return (int(code), code) if code.isdigit() else (10**9, code)
 
 
-def _districts(agg: pd.DataFrame, subs: pd.DataFrame, period: Period | None) -> dict[str, str]:
+def _districts(agg: pd.DataFrame, subs: pd.DataFrame, period: Period | None,
+               registry: Registry) -> dict[str, str]:
     """District code -> full name: those in the aggregates, the submissions and the registry."""
     names: dict[str, str] = {}
     if period is not None:
-        names.update({d.code: d.name for d in load_registry().districts(period)})
+        names.update({d.code: d.name for d in registry.districts(period)})
     known = agg[agg["level"] == "district"].drop_duplicates("org_unit_code")
     names.update(zip(known["org_unit_code"], known["org_unit_name"]))
     for code in subs["district_code"].dropna().astype(str):
         code = code.removesuffix(".0")
         if code and code != "nan":
             names.setdefault(code, f"Mã {code}")
-    return _distinct(dict(sorted(names.items(), key=lambda kv: _code_key(kv[0]))))
+    return _distinct(dict(sorted(names.items(), key=lambda kv: _code_key(kv[0]))), registry)
 
 
-def _distinct(names: dict[str, str]) -> dict[str, str]:
+def _distinct(names: dict[str, str], registry: Registry) -> dict[str, str]:
     """Names as the report shows them, one per district: a name that several districts bear
     (nationally `Huyện Châu Thành`, in several provinces) gets its province, else its code."""
     seen: dict[str, int] = {}
@@ -206,7 +205,7 @@ def _distinct(names: dict[str, str]) -> dict[str, str]:
         seen[name] = seen.get(name, 0) + 1
     if all(n == 1 for n in seen.values()):
         return names
-    provinces = _provinces(units_file())
+    provinces = _provinces(registry)
     out = {code: (f"{name} ({provinces[code]})" if seen[name] > 1 and code in provinces
                   else name) for code, name in names.items()}
     taken: dict[str, int] = {}
@@ -219,20 +218,17 @@ def _distinct(names: dict[str, str]) -> dict[str, str]:
 PROVINCE_PREFIXES = ("Thành phố ", "Tỉnh ")
 
 
-@lru_cache(maxsize=4)
-def _provinces(path: Path | None) -> dict[str, str]:
-    """District code -> its province's short name (`Tiền Giang`), from the units file that
-    `THONGKE_UNITS` names; empty for Hải Phòng's own registry."""
-    if path is None or not path.is_file():
+def _provinces(registry: Registry) -> dict[str, str]:
+    """District code -> its province's short name (`Tiền Giang`), on another units file
+    (`Registry.source`: the national scale); empty for Hải Phòng's own registry."""
+    if registry.source is None:
         return {}
     out = {}
-    with path.open(encoding="utf-8", newline="") as f:
-        for r in csv.DictReader(f):
-            name, code = (r.get("province_name") or "").strip(), r.get("district_code") or ""
-            for prefix in PROVINCE_PREFIXES:
-                name = name.removeprefix(prefix)
-            if name and code.strip().isdigit():
-                out[str(int(code))] = name
+    for code, name in registry.provinces.items():
+        for prefix in PROVINCE_PREFIXES:
+            name = name.removeprefix(prefix)
+        if name:
+            out[code] = name
     return out
 
 
@@ -276,7 +272,7 @@ def subject(code: str, cat: Catalogue) -> claims.Subject:
 def _section(sheet, cat: Catalogue, values: Values, districts: dict[str, str],
              period: Period | None, label: str, history: dict[Period, Values],
              inputs: "report_charts.Inputs | None", targets: dict[tuple[str, str], float],
-             min_coverage: float | None = None) -> Section:
+             registry: Registry, min_coverage: float | None = None) -> Section:
     spec = load_report_spec()
     share = spec.min_coverage if min_coverage is None else min_coverage
     cols = [Column(i.code, i.label, i.unit, value_fmt(i.code, cat))
@@ -288,7 +284,6 @@ def _section(sheet, cat: Catalogue, values: Values, districts: dict[str, str],
         rates = [c for c in cols if c.fmt == "rate"]
         headline = rates[0].code if rates else cols[0].code if cols else None
     sec = Section(sheet.key, sheet.display_name, sheet.title, cols, [], headline=headline)
-    registry = load_registry()
     sc = claims.scope(headline or (cols[0].code if cols else ""), cat, districts,
                       registry if period is not None else None, period) if cols else None
     members = sc.eligible if sc is not None else districts
@@ -308,7 +303,7 @@ def _section(sheet, cat: Catalogue, values: Values, districts: dict[str, str],
     if aimed and period is not None:
         sec.target_header = f"Mục tiêu năm {period.year}: {cat_label(headline, cat)}"
     rows = [("district", code, name, False) for code, name in members.items()]
-    top = ("city", top_code(), registry.top_label, True)
+    top = ("city", registry.top_code, registry.top_label, True)
     for level, code, name, total in [*rows, top]:
         change = target = None
         attained = ""
@@ -325,7 +320,7 @@ def _section(sheet, cat: Catalogue, values: Values, districts: dict[str, str],
     sec.shown, sec.selection_note = _shown(sec, values, hfmt, cat)
     if headline:
         sec.sentences = _sentences(sec, cat, values, districts, history, period, sc, share,
-                                   top_change)
+                                   registry, top_change)
     if inputs is not None:
         plan = report_charts.plan_for(sheet.key, headline, hfmt)
         sec.charts = [Chart(d.name, d.uri, d.alt) for d in report_charts.draw(sheet, plan, inputs)]
@@ -380,13 +375,12 @@ def _attained(actual: tuple[float, bool], goal: float, code: str) -> str:
 
 def _sentences(sec: Section, cat: Catalogue, values: Values, districts: dict[str, str],
                history: dict[Period, Values], period: Period | None, sc: "claims.Scope",
-               share: float,
+               share: float, registry: Registry,
                top_change: "claims.Change | None") -> list[str]:
     """The area's sentences, each from a claim: the headline's level and change, its ranking
     and largest movers; then each further indicator of `report.toml` (`also`), ranked by its
     rate too where one is defined; then the NTM criteria met least."""
     spec = load_report_spec()
-    registry = load_registry()
     out = []
     for n, code in enumerate((sec.headline, *spec.also.get(sec.key, ()))):
         s = subject(code, cat)
@@ -397,7 +391,7 @@ def _sentences(sec: Section, cat: Catalogue, values: Values, districts: dict[str
         change = top_change if n == 0 else (
             claims.change(s, values, history[basis.period], basis, cat, own, share)
             if basis is not None else None)
-        lvl = claims.level(s, values, top_code(), registry.top_label, own)
+        lvl = claims.level(s, values, registry.top_code, registry.top_label, own)
         if n > 0 and math.isnan(lvl.value):
             continue  # a further indicator nobody reported: no sentence
         out.append(narrative.city_sentence(lvl, show, change))
@@ -415,7 +409,7 @@ def _sentences(sec: Section, cat: Catalogue, values: Values, districts: dict[str
             moved = claims.movers(s, values, history[basis.period], basis, own)
             if moved is not None:
                 out.append(narrative.movers_sentence(moved, show))
-    shares = _criteria_shares(sec.key, cat, values)
+    shares = _criteria_shares(sec.key, cat, values, registry.top_code)
     if shares:
         lagging = narrative.lagging_criteria_sentence(shares, lambda v, s: fmt_value(v, "rate", s))
         if lagging:
@@ -423,10 +417,11 @@ def _sentences(sec: Section, cat: Catalogue, values: Values, districts: dict[str
     return out
 
 
-def _criteria_shares(key: str, cat: Catalogue, values: Values) -> dict[str, tuple[float, bool]]:
+def _criteria_shares(key: str, cat: Catalogue, values: Values, top_code: str
+                     ) -> dict[str, tuple[float, bool]]:
     """The NTM criteria shares at city level, by criterion label (empty for other areas)."""
     crit = [d for d in cat.derived if d.sheet == key and d.method in CHART_ONLY]
-    return {cat.indicators[d.numerator[0]].label: values.get("city", top_code(), d.code)
+    return {cat.indicators[d.numerator[0]].label: values.get("city", top_code, d.code)
             for d in crit}
 
 

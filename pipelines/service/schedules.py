@@ -4,7 +4,6 @@ holds the time zone, the crons, the deployment names, the folders and the event 
 into the period it reports."""
 from __future__ import annotations
 
-import os
 import tomllib
 from dataclasses import dataclass
 from datetime import date, datetime, timezone
@@ -50,7 +49,13 @@ class Schedules:
 
 
 def schedules_path(path: Path | str | None = None) -> Path:
-    return Path(path or os.environ.get("THONGKE_SCHEDULES") or SCHEDULES_PATH)
+    """The schedules file: `path`, else the settings' (`THONGKE_SCHEDULES`), else the
+    shipped one."""
+    if path:
+        return Path(path)
+    from pipelines.settings import get_settings
+
+    return get_settings().schedules_path
 
 
 def load_schedules(path: Path | str | None = None) -> Schedules:

@@ -4,14 +4,13 @@ database under a project folder (`.prefect/`); `wait_healthy()` and `stop_proces
 group; `run_server()` is `thongke server`."""
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
 import sys
 from pathlib import Path
 
 from pipelines.base.processes import stop_process, wait_healthy
-from pipelines.settings import PROJECT_ROOT
+from pipelines.settings import PROJECT_ROOT, environment
 
 SERVER_URL = "http://127.0.0.1:4200"
 DEFAULT_HOME = PROJECT_ROOT / ".prefect"  # the standing server's SQLite database and logs
@@ -25,7 +24,7 @@ CLIENT_ENV_DEFAULTS = {
 def server_env(home: Path | str, host: str = "127.0.0.1", port: int = 4200,
                base: dict | None = None) -> dict[str, str]:
     """The environment of `prefect server start`: its home (database, logs), no analytics."""
-    env = dict(os.environ if base is None else base)
+    env = dict(environment() if base is None else base)
     env["PREFECT_HOME"] = str(home)
     env.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
     # The UI asks its API at PREFECT_UI_API_URL, by default built from these two: set them

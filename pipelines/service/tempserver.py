@@ -33,6 +33,7 @@ from pathlib import Path
 from typing import Iterator
 
 from pipelines.base.processes import die_with_parent, wait_healthy
+from pipelines.settings import env_value, environment, set_env
 
 # What Prefect sets for its temporary server (SubprocessASGIServer._run_uvicorn_command).
 SERVER_ENV = {"PREFECT_UI_ENABLED": "0", "PREFECT__SERVER_EPHEMERAL": "1",
@@ -83,19 +84,19 @@ class TemporaryServer:
                 self.process.wait(5)
 
 
-def wanted() -> bool:
+def wanted(enabled: bool = True) -> bool:
     """Whether to start our own: a fresh process (Prefect not loaded yet), no API URL in the
-    environment, and not turned off. The exact decision waits for Prefect's settings."""
-    return ("prefect" not in sys.modules and not os.environ.get("PREFECT_API_URL")
-            and os.environ.get("THONGKE_TEMPORARY_SERVER", "1") != "0")
+    environment, and not turned off (`enabled`: the setting `temporary_server`). The exact
+    decision waits for Prefect's settings."""
+    return "prefect" not in sys.modules and not env_value("PREFECT_API_URL") and enabled
 
 
-def start(log: Path | None = None) -> TemporaryServer | None:
+def start(log: Path | None = None, enabled: bool = True) -> TemporaryServer | None:
     """Start the server (once per process); None when not wanted or it cannot be started."""
     global _server
     if _server is not None and _server.process.poll() is None:
         return _server
-    if not wanted():
+    if not wanted(enabled):
         return None
     spec = importlib.util.find_spec("prefect")  # finds the package without importing it
     if spec is None or spec.origin is None:
@@ -107,7 +108,7 @@ def start(log: Path | None = None) -> TemporaryServer | None:
             log.parent.mkdir(parents=True, exist_ok=True)
             out = open(log, "ab")
         process = subprocess.Popen(
-            command(port, Path(spec.origin).parent.parent), env={**os.environ, **SERVER_ENV},
+            command(port, Path(spec.origin).parent.parent), env={**environment(), **SERVER_ENV},
             stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT if out else None,
             preexec_fn=die_with_parent if os.name == "posix" else None)
     except OSError:
@@ -143,13 +144,7 @@ def used(server: TemporaryServer | None, timeout: float) -> Iterator[str | None]
         server.stop()  # Prefect starts its own, and reports what goes wrong with it
         yield None
         return
-    before = os.environ.get("PREFECT_API_URL")
-    os.environ["PREFECT_API_URL"] = server.api_url  # processes a run starts (Dask workers)
-    try:
-        with temporary_settings({PREFECT_API_URL: server.api_url}):
-            yield server.api_url
-    finally:
-        if before is None:
-            os.environ.pop("PREFECT_API_URL", None)
-        else:
-            os.environ["PREFECT_API_URL"] = before
+    # in the environment too: processes a run starts (Dask workers) inherit it
+    with set_env("PREFECT_API_URL", server.api_url), \
+            temporary_settings({PREFECT_API_URL: server.api_url}):
+        yield server.api_url

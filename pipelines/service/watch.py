@@ -245,33 +245,31 @@ def period_files(folder: Path) -> list[Path]:
     return sorted(out, key=str)
 
 
-def _check(path: Path, name: str, period, settings: Settings, catalogue, registry, checks):
-    from pipelines.check.checker import check_workbook
+def _check(path: Path, name: str, period, settings: Settings):
+    """One file, as the run checks it (`pipelines.check.batches.check`: the programme and
+    the limits of `settings`)."""
+    from pipelines.check import batches
 
-    return check_workbook(path, catalogue=catalogue, registry=registry, expected_period=period,
-                          max_file_mb=settings.max_file_mb, max_rows=settings.max_rows,
-                          name=name, checks=checks)
+    return batches.check([(str(path), name)], str(period), settings)[0]
 
 
-def _read_record(db: Path, period) -> tuple[object, bool]:
-    """Earlier periods' values on record (or an empty frame when there is no record yet);
-    `False` when the record exists but cannot be read now (locked by a running job)."""
-    import pandas as pd
-
-    from pipelines.check import history
+def _read_record(settings: Settings) -> tuple[object, bool]:
+    """Every accepted value on record (None when there is no record yet); `False` when the
+    record exists but cannot be read now (locked by a running job)."""
     from pipelines.record import db as record
 
+    db = settings.record_path
     if not db.exists():
-        return pd.DataFrame(columns=history.HISTORY_COLUMNS), True
+        return None, True
     for attempt in (1, 2):
         try:
-            return history.earlier_values(record.read_values(db), period), True
+            return record.read_values(db, wait=settings.record_timeout), True
         except Exception as exc:  # a DuckDB lock held by a running period job
             if attempt == 2:
                 log.warning("record %s not readable (%s): history rules left out", db, exc)
             else:
                 _sleep(0.5)
-    return pd.DataFrame(columns=history.HISTORY_COLUMNS), False
+    return None, False
 
 
 def handle(period: str, changed_paths: Iterable[Path | str], settings: Settings | None = None, *,
@@ -317,16 +315,14 @@ def _check_and_write(per, folder: Path, changed: dict[str, Path], settings: Sett
     """`handle`'s work under the period's lock, so that a run of the period and the
     watcher never write its feedback at once, and the watcher's is never older than the
     run's."""
-    from pipelines.check import history
+    from pipelines.check import period as period_checks
+    from pipelines.check.submissions import decide_statuses
     from pipelines.feedback import folders as feedback
     from pipelines.read.workbook import sha256_of
-    from pipelines.check.submissions import counted_results, decide_statuses
-    from schemas.catalogue import load_catalogue
-    from schemas.checks import load_checks
-    from schemas.units import load_registry
 
     period = str(per)
-    catalogue, registry, checks = load_catalogue(), load_registry(), load_checks()
+    programme = settings.programme()
+    registry = programme.registry
     files = period_files(folder)
     names = {name_of(p) for p in files}
     results = []
@@ -337,10 +333,10 @@ def _check_and_write(per, folder: Path, changed: dict[str, Path], settings: Sett
         except OSError:
             cached = None
         if cached is None:
-            cached = _check(path, name, per, settings, catalogue, registry, checks)
+            cached = _check(path, name, per, settings)
             if name in changed and any(f.rule == "R18" for f in cached.findings) and retry_wait:
                 _sleep(retry_wait)  # perhaps still being written: once more before reporting
-                cached = _check(path, name, per, settings, catalogue, registry, checks)
+                cached = _check(path, name, per, settings)
             cached.values()  # computed once, and kept by the copies below
             cache.results[(period, name)] = cached
         results.append(replace(cached, findings=list(cached.findings)))  # history adds to a copy
@@ -363,14 +359,12 @@ def _check_and_write(per, folder: Path, changed: dict[str, Path], settings: Sett
 
     # R14-R16 as the run computes them, for the workbooks whose feedback is rewritten
     mine = [r for r in results if code_of(r) in touched]
-    context = history.Context.empty(per, history.unit_types(registry, per))
-    context.earlier, history_ok = _read_record(settings.record_path, per)
-    context.peers = history.peer_values(counted_results(results, statuses))
-    history.add_history_findings(mine, context, catalogue, checks)
+    on_record, history_ok = _read_record(settings)
+    period_checks.add_history(mine, per, programme, on_record, among=results)
 
     out_dir = settings.reports_dir / period / "phan_hoi"
     feedback.write_feedback(out_dir, period, mine, statuses, folder,
-                            _OnlyDistricts(registry, touched - {""}))
+                            _OnlyDistricts(registry, touched - {""}), settings.limits)
     if "" in touched and not any(code_of(r) == "" for r in mine):
         _clear_unknown(out_dir / feedback.UNKNOWN_FOLDER)
 
@@ -455,20 +449,15 @@ def emit_change(period: str, results: list[dict]) -> bool:
 # --------------------------------------------------------------------------- the loop
 
 
-def _warm_up() -> None:
-    """Import the checking stack and load the catalogue while the watcher already listens
+def _warm_up(settings: Settings) -> None:
+    """Import the checking stack and load the programme while the watcher already listens
     (about 1.5 s): the first workbook dropped is then handled as fast as the next ones."""
     try:
-        from pipelines.feedback import annotate
-        from pipelines.check import history
-        from pipelines.feedback import folders as feedback
-        from pipelines.record import db as record
-        from pipelines.check import checker as validate# noqa: F401
-        from schemas.catalogue import load_catalogue
-        from schemas.checks import load_checks
-        from schemas.units import load_registry
+        from pipelines.check import checker, period  # noqa: F401
+        from pipelines.feedback import annotate, folders  # noqa: F401
+        from pipelines.record import db  # noqa: F401
 
-        load_catalogue(), load_registry(), load_checks()
+        settings.programme()
     except Exception:  # the first batch will say what is wrong
         log.debug("warm-up failed", exc_info=True)
 
@@ -516,7 +505,8 @@ def watch(raw_dir: Path | str | None = None, settings: Settings | None = None, *
         raise FileNotFoundError(f"không có thư mục {raw}")
     settings = settings.with_overrides(raw_dir=raw)
     cache = Cache()
-    threading.Thread(target=_warm_up, name="thongke-watch-warm-up", daemon=True).start()
+    threading.Thread(target=_warm_up, args=(settings,), name="thongke-watch-warm-up",
+                     daemon=True).start()
     for changes in watchfiles.watch(raw, watch_filter=lambda c, p: _wanted(c, p, raw),
                                     debounce=debounce_ms, step=step_ms, stop_event=stop_event,
                                     force_polling=force_polling):
