@@ -29,7 +29,7 @@ def show_int(v, signed):
 
 
 class Values:
-    """(level, code, indicator) -> (value, complete), as report_tables.Values."""
+    """(level, code, indicator) -> (value, complete), as report.tables.Values."""
 
     def __init__(self, d):
         self.d = d

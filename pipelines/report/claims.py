@@ -33,7 +33,7 @@ Pair = tuple[float, bool]  # (value, complete)
 DISTRICTS = "quận, huyện"
 
 
-class Values(Protocol):  # what claims read: report_tables.Values
+class Values(Protocol):  # what claims read: report.tables.Values
     def get(self, level: str, code: str, indicator: str) -> Pair: ...
 
 
@@ -43,7 +43,7 @@ class Subject:
     code: str
     label: str  # "Tỷ lệ hộ nghèo"
     unit: str  # "%", "hộ", "" …
-    fmt: str  # int | money | rate | mean (report_tables.fmt_value)
+    fmt: str  # int | money | rate | mean (report.tables.fmt_value)
     measure: Measure
     lower_is_better: bool = False
 

@@ -1,16 +1,16 @@
 """The leaders' report of a period run: `bao_cao.html`, `tong_hop.xlsx` and the charts.
 
 Input is the run's contract frames (FORM.md section 6); nothing here reads files.
-One section per content area in catalogue order (`report_tables`), its charts
-(`report_charts`), the city's key figures on the first page, the completeness of
+One section per content area in catalogue order (`tables`), its charts
+(`plans`), the city's key figures on the first page, the completeness of
 submissions, the findings by rule and a note on method. What is specific to this
 programme is data (`schemas/data/report.toml`, read by `schemas.presentation`): the key
-figures (`KEY_FIGURES` below), the headlines (`report_tables.HEADLINES`) and the charts
-(`report_charts.PLANS`).
+figures (`KEY_FIGURES` below), the headlines (`tables.HEADLINES`) and the charts
+(`plans.PLANS`).
 
-At national scale (more districts than `report_charts.MAX_DISTRICTS`) the report shows
+At national scale (more districts than `plans.MAX_DISTRICTS`) the report shows
 selections with a note where the full lists are (the summary workbook and the CSVs keep
-everything): the areas' tables and charts (see `report_tables`), the completeness table
+everything): the areas' tables and charts (see `tables`), the completeness table
 (the districts with something amiss), the files received (those not fully accepted or with
 errors) and the names of districts that have not reported. The top level is named by the
 registry: `Thành phố Hải Phòng` / `Toàn thành phố`, or `Cả nước`.
@@ -34,7 +34,7 @@ from typing import TYPE_CHECKING
 import pandas as pd
 
 from pipelines.report import charts, claims, compare, narrative
-from pipelines.report import plans as report_charts
+from pipelines.report import plans
 from pipelines.report import official
 from pipelines.base.atomic import write_text
 from pipelines.check.findings import RULES
@@ -329,7 +329,7 @@ def render_report(period: str, aggregates: pd.DataFrame, submissions: pd.DataFra
     districts = _districts(agg, submissions, per, registry)
     large = len(districts) > MAX_DISTRICTS
     goals = targets.of(per.year) if targets is not None and per is not None else {}
-    inputs = report_charts.Inputs(
+    inputs = plans.Inputs(
         catalogue=cat, values=values, history=hist, period=per, label=label, districts=districts,
         units=units, registry=registry if per is not None else None,
         label_of=lambda c: cat_label(c, cat), unit_of=lambda c: _unit_of(c, cat),
@@ -363,7 +363,7 @@ def render_report(period: str, aggregates: pd.DataFrame, submissions: pd.DataFra
             helper.send_figures(later)
         for k, (_, sheet, name, spec) in enumerate(jobs):  # any the helper could not draw
             if k not in drawn:
-                drawn[k] = report_charts.draw_one(sheet, name, spec, inputs)
+                drawn[k] = plans.draw_one(sheet, name, spec, inputs)
         for k in sorted(drawn, key=lambda k: (jobs[k][0], jobs[k][2])):  # area, then plan order
             if (d := drawn[k]) is not None:
                 sections[jobs[k][0]].charts.append(Chart(d.name, d.uri, d.alt))
@@ -413,7 +413,7 @@ def render_report(period: str, aggregates: pd.DataFrame, submissions: pd.DataFra
                     charts.write_svg(fig, stem)
             for k in theirs:
                 if str(chart_dir / jobs[k][2]) not in svgs and theirs[k] is not None:
-                    report_charts.draw_one(*jobs[k][1:], inputs)
+                    plans.draw_one(*jobs[k][1:], inputs)
         if helper is None or not book:
             workbook()
     finally:
@@ -436,12 +436,12 @@ def _chart_jobs(cat: Catalogue, sections: list[Section]) -> list[tuple[int, obje
     out = []
     for i, (sheet, sec) in enumerate(zip(cat.sheets, sections)):
         hfmt = value_fmt(sec.headline, cat) if sec.headline else "int"
-        plan = report_charts.plan_for(sheet.key, sec.headline, hfmt)
-        out += [(i, sheet, name, spec) for name, spec in report_charts.jobs(sheet, plan)]
+        plan = plans.plan_for(sheet.key, sec.headline, hfmt)
+        out += [(i, sheet, name, spec) for name, spec in plans.jobs(sheet, plan)]
     return sorted(out, key=lambda j: -_cost(j))  # stable
 
 
-def _draw(jobs: list, inputs, counter=None) -> dict[int, "report_charts.Drawn | None"]:
+def _draw(jobs: list, inputs, counter=None) -> dict[int, "plans.Drawn | None"]:
     """Draw jobs by index: each next one from the shared `counter` (a helper draws the
     others: the HTML and the PDF need every PNG, so the two share them evenly), or all of
     them without one."""
@@ -456,7 +456,7 @@ def _draw(jobs: list, inputs, counter=None) -> dict[int, "report_charts.Drawn | 
         if k >= len(jobs):
             return out
         _, sheet, name, spec = jobs[k]
-        out[k] = report_charts.draw_one(sheet, name, spec, inputs)
+        out[k] = plans.draw_one(sheet, name, spec, inputs)
 
 
 def _cost(job) -> float:

@@ -2,7 +2,7 @@
 
 One sheet per content area laid out like the report's table, with every district (with its
 sentences above and a native Excel chart of the headline indicator below, up to
-`report_charts.MAX_DISTRICTS` districts), a `Tiến độ nộp` sheet with the completeness
+`plans.MAX_DISTRICTS` districts), a `Tiến độ nộp` sheet with the completeness
 table, a `Nộp báo cáo` sheet with the submissions and a `Dữ liệu` sheet with every
 aggregates row (nationally, beyond `MAX_DATA_ROWS` rows, every row but the communes').
 The long table is written straight into the file (`_LongTable`): openpyxl would spend

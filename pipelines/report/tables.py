@@ -8,7 +8,7 @@ report and the summary workbook.
 
 The summary workbook gets every district (`Section.rows`); the report shows `Section.shown`:
 every district too at Hải Phòng scale, and a selection with a note at national scale
-(`report_charts.select`: the highest and lowest of a rate, the largest of a count). The
+(`plans.select`: the highest and lowest of a rate, the largest of a count). The
 top level's row is the registry's (`Toàn thành phố`, `Cả nước`). District names that more
 than one district bears (nationally: `Huyện Châu Thành`) get their province.
 """
@@ -20,7 +20,7 @@ from dataclasses import dataclass, field, replace
 import pandas as pd
 
 from pipelines.report import claims, compare, narrative
-from pipelines.report import plans as report_charts
+from pipelines.report import plans
 from pipelines.base.text import round_half_up, vn_number
 from schemas.catalogue import Catalogue
 from schemas.periods import Period
@@ -31,7 +31,7 @@ MISSING = "–"
 CITY_ROW = "Toàn thành phố"  # the top level's row at Hải Phòng scale (`Registry.top_label`)
 # Content area -> its headline indicator (`schemas/data/report.toml`): the one with the
 # "change since" column, the generated sentences and the target. An area not listed takes its
-# first rate, else its first indicator. Which charts each area gets: `report_charts.PLANS`
+# first rate, else its first indicator. Which charts each area gets: `plans.PLANS`
 # (`[charts]` of the same file).
 HEADLINES: dict[str, str] = load_report_spec().headlines
 CHART_ONLY = {"share_flag"}  # derived methods shown in the chart, not the table
@@ -271,7 +271,7 @@ def subject(code: str, cat: Catalogue) -> claims.Subject:
 
 def _section(sheet, cat: Catalogue, values: Values, districts: dict[str, str],
              period: Period | None, label: str, history: dict[Period, Values],
-             inputs: "report_charts.Inputs | None", targets: dict[tuple[str, str], float],
+             inputs: "plans.Inputs | None", targets: dict[tuple[str, str], float],
              registry: Registry, min_coverage: float | None = None) -> Section:
     spec = load_report_spec()
     share = spec.min_coverage if min_coverage is None else min_coverage
@@ -322,8 +322,8 @@ def _section(sheet, cat: Catalogue, values: Values, districts: dict[str, str],
         sec.sentences = _sentences(sec, cat, values, districts, history, period, sc, share,
                                    registry, top_change)
     if inputs is not None:
-        plan = report_charts.plan_for(sheet.key, headline, hfmt)
-        sec.charts = [Chart(d.name, d.uri, d.alt) for d in report_charts.draw(sheet, plan, inputs)]
+        plan = plans.plan_for(sheet.key, headline, hfmt)
+        sec.charts = [Chart(d.name, d.uri, d.alt) for d in plans.draw(sheet, plan, inputs)]
     return sec
 
 
@@ -342,11 +342,11 @@ def _change_notes(ch: claims.Change, top_label: str) -> list[str]:
 
 def _shown(sec: Section, values: Values, fmt: str, cat: Catalogue) -> tuple[list[Row], str]:
     """The rows the report shows and a note on which: every row, or at national scale the
-    selection of `report_charts.select` by the headline indicator, in groups, then the top
+    selection of `plans.select` by the headline indicator, in groups, then the top
     level's row."""
     districts = [r for r in sec.rows if not r.total]
     totals = [r for r in sec.rows if r.total]
-    chosen = (report_charts.select({r.code: values.get("district", r.code, sec.headline)[0]
+    chosen = (plans.select({r.code: values.get("district", r.code, sec.headline)[0]
                                     for r in districts}, fmt) if sec.headline else None)
     if chosen is None:
         return list(sec.rows), ""
