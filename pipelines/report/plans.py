@@ -4,7 +4,7 @@ A chart is chosen for its data: ranked bars for a rate, stacked bars for a flow 
 parts, the 19 NTM criteria by attainment (the lagging ones stand out), the NTM bands
 (19 / 15-18 / 10-14 / 5-9 / under 5 criteria) by district, and a trend line of the
 headline over all periods on record. What is specific to this programme is data: the
-`[charts]` of `schemas/data/report.toml` (`PLANS`, read by `schemas.presentation`) and its
+`[charts]` of `schemas/data/report.toml` (`plan_for`, read by `schemas.presentation` when asked) and its
 `[[bands]]`; a content area not in it gets ranked bars of its headline indicator.
 
 At national scale (more than `MAX_DISTRICTS` districts) a chart of every district is of no
@@ -35,14 +35,18 @@ MAX_DISTRICTS = 30  # more districts than this: charts and report tables show a 
 SHOW_EACH = 10  # the selection of a rate or an average: the highest and the lowest
 SHOW_LARGEST = 20  # the selection of a count or an amount: the largest
 FULL_LIST = "Số liệu đầy đủ của từng quận, huyện: tệp tong_hop.xlsx và aggregates.csv."
-# The charts of each content area, the bands of the band chart (`schemas/data/report.toml`).
-PLANS: dict[str, tuple] = load_report_spec().charts
-BANDS: tuple[tuple[str, int, int], ...] = tuple((b.label, b.low, b.high)
-                                                for b in load_report_spec().bands)
-# Each commune's criteria met, which the bands count: the first band chart's (a caller may
-# name another).
-BANDS_MEAN: str | None = next((c.mean_code for plan in PLANS.values() for c in plan
-                               if isinstance(c, Bands)), None)
+
+
+def bands() -> tuple[tuple[str, int, int], ...]:
+    """The bands of the band chart, (label, lowest, highest criteria met), as
+    `schemas/data/report.toml` says (read when asked, not at import)."""
+    return tuple((b.label, b.low, b.high) for b in load_report_spec().bands)
+
+
+def bands_mean() -> str | None:
+    """Each commune's criteria met, which the bands count: the first band chart's."""
+    return next((c.mean_code for plan in load_report_spec().charts.values() for c in plan
+                 if isinstance(c, Bands)), None)
 
 
 @dataclass(frozen=True)
@@ -124,8 +128,9 @@ def select(values: dict[str, float], fmt: str) -> Selection | None:
 
 
 def plan_for(key: str, headline: str | None, headline_fmt: str) -> tuple:
-    if key in PLANS:
-        return PLANS[key]
+    charts = load_report_spec().charts  # the charts of each content area
+    if key in charts:
+        return charts[key]
     return (Bars(headline),) if headline else ()
 
 
@@ -279,11 +284,11 @@ def band_counts(units: pd.DataFrame, registry: Registry, period: Period,
                 total_row: str = CITY_ROW) -> tuple[pd.DataFrame, set[str]]:
     """Communes by band of criteria met: one row per district with communes, and the top
     level (`total_row`); and the rows that miss some communes (lower bounds). `mean_code`:
-    each commune's criteria met (`BANDS_MEAN` when not given)."""
-    mean_code = mean_code or BANDS_MEAN
+    each commune's criteria met (`bands_mean()` when not given)."""
+    mean_code, spans = mean_code or bands_mean(), bands()
     rows = units[(units["level"] == "unit") & (units["indicator"] == mean_code)]
     met = dict(zip(rows["org_unit_code"].astype(str), rows["value"].astype("float64")))
-    labels = [b[0] for b in BANDS]
+    labels = [b[0] for b in spans]
     table, short = {}, set()
     for code, name in districts.items():
         counts = dict.fromkeys(labels, 0)
@@ -296,7 +301,7 @@ def band_counts(units: pd.DataFrame, registry: Registry, period: Period,
             if math.isnan(m):
                 continue
             known += 1
-            counts[next(lab for lab, lo, hi in BANDS if lo <= round(m) <= hi)] += 1
+            counts[next(lab for lab, lo, hi in spans if lo <= round(m) <= hi)] += 1
         table[name] = {k: (v if known else math.nan) for k, v in counts.items()}
         if known < len(communes):
             short.add(name)
@@ -325,7 +330,7 @@ def _bands(spec: Bands, sheet, inp: Inputs, save_as: Path):
         counts = counts.loc[[*chosen.codes, inp.top_label]]
         short &= {*chosen.codes, inp.top_label}
         notes = (chosen.note(inp.label_of(spec.mean_code), "Biểu đồ chỉ vẽ"),)
-    png = charts.band_bars(counts, title=title, bands=[b[0] for b in BANDS], save_as=save_as,
+    png = charts.band_bars(counts, title=title, bands=[b[0] for b in bands()], save_as=save_as,
                            incomplete=short, total_row=inp.top_label, notes=notes)
     return png, title
 

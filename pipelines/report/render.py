@@ -5,8 +5,7 @@ One section per content area in catalogue order (`tables`), its charts
 (`plans`), the city's key figures on the first page, the completeness of
 submissions, the findings by rule and a note on method. What is specific to this
 programme is data (`schemas/data/report.toml`, read by `schemas.presentation`): the key
-figures (`KEY_FIGURES` below), the headlines (`tables.HEADLINES`) and the charts
-(`plans.PLANS`).
+figures (`key_figure_specs`), the headlines and the charts (`plans.plan_for`).
 
 At national scale (more districts than `plans.MAX_DISTRICTS`) the report shows
 selections with a note where the full lists are (the summary workbook and the CSVs keep
@@ -79,11 +78,12 @@ MAX_LISTED = 30  # at national scale: districts or files listed in the report, a
 INCOMPLETE_NOTE = compare.INCOMPLETE_NOTE_ANY  # where sums, rates and averages stand together
 SEVERITY = {"error": "Lỗi", "warning": "Cảnh báo"}
 
-# City key figures (`[[key_figures]]` of `schemas/data/report.toml`): (title, codes, main
-# text, detail text); `{n}` is codes[n] formatted. A code `A+B` is the sum of A and B. The
-# first code gets the change column.
-KEY_FIGURES: tuple[tuple[str, tuple[str, ...], str, str], ...] = tuple(
-    (k.title, k.codes, k.main, k.detail) for k in load_report_spec().key_figures)
+
+def key_figure_specs() -> tuple[tuple[str, tuple[str, ...], str, str], ...]:
+    """City key figures (`[[key_figures]]` of `schemas/data/report.toml`, read when asked):
+    (title, codes, main text, detail text); `{n}` is codes[n] formatted. A code `A+B` is the
+    sum of A and B. The first code gets the change column."""
+    return tuple((k.title, k.codes, k.main, k.detail) for k in load_report_spec().key_figures)
 
 
 def _key_figures(cat: Catalogue, values: Values, period: Period | None,
@@ -92,7 +92,7 @@ def _key_figures(cat: Catalogue, values: Values, period: Period | None,
                  ) -> list[dict]:
     top = registry.top_code
     out = []
-    for title, codes, main, detail in KEY_FIGURES:
+    for title, codes, main, detail in key_figure_specs():
         if not all(c in cat.indicators or any(d.code == c for d in cat.derived)
                    for code in codes for c in code.split("+")):
             continue

@@ -31,9 +31,8 @@ MISSING = "–"
 CITY_ROW = "Toàn thành phố"  # the top level's row at Hải Phòng scale (`Registry.top_label`)
 # Content area -> its headline indicator (`schemas/data/report.toml`): the one with the
 # "change since" column, the generated sentences and the target. An area not listed takes its
-# first rate, else its first indicator. Which charts each area gets: `plans.PLANS`
+# first rate, else its first indicator. Which charts each area gets: `plans.plan_for`
 # (`[charts]` of the same file).
-HEADLINES: dict[str, str] = load_report_spec().headlines
 CHART_ONLY = {"share_flag"}  # derived methods shown in the chart, not the table
 NARROW = "†"  # a change compared over fewer districts than all that can have the item
 
