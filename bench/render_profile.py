@@ -34,7 +34,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 T_IMPORT = time.perf_counter()
-from pipelines.report import render, summary_xlsx
+from pipelines.report import helper, render, summary_xlsx
 from pipelines.feedback import folders as feedback
 from pipelines.record import db as record# noqa: E402
 from pipelines.report import pdf as pdf_module# noqa: E402
@@ -43,7 +43,7 @@ from schemas.periods import parse_period  # noqa: E402
 from schemas.units import load_registry  # noqa: E402
 
 T_IMPORT = time.perf_counter() - T_IMPORT
-render.HELPER = os.environ.get("BENCH_HELPER", "1") != "0"
+helper.HELPER = os.environ.get("BENCH_HELPER", "1") != "0"
 
 PARTS: dict[str, float] = defaultdict(float)
 
@@ -65,9 +65,9 @@ def _timed(module, name: str, part: str) -> None:
 def _instrument() -> None:
     """Time the parts; with the helper process, those done there (its share of the charts,
     every SVG, the workbook) show only as waits of this process."""
-    _timed(render, "_draw", "charts (this process's share)")
-    _timed(render._Helper, "charts", "waiting for the helper's charts")
-    _timed(render._Helper, "finish", "waiting for the helper (SVGs, workbook)")
+    _timed(helper, "draw", "charts (this process's share)")
+    _timed(helper.Helper, "charts", "waiting for the helper's charts")
+    _timed(helper.Helper, "finish", "waiting for the helper (SVGs, workbook)")
     _timed(summary_xlsx, "write_summary", "tong_hop.xlsx (here)")
     _timed(pdf_module, "write_pdf", "pdf")
     _timed(feedback, "annotate_copy", "marked copies")

@@ -15,11 +15,11 @@ from matplotlib.patches import Patch, Rectangle
 from matplotlib.text import Text
 from PIL import Image
 
-from pipelines.report import charts
+from pipelines.report import charts, drawing
 
 NAN = math.nan
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
-WIDTH_PX = round(charts.WIDTH_IN * charts.DPI)
+WIDTH_PX = round(drawing.WIDTH_IN * drawing.DPI)
 BANDS = ["19 tiêu chí", "15–18", "10–14", "5–9", "dưới 5"]
 DISTRICTS = ["Quận Hồng Bàng", "Quận Ngô Quyền", "Quận Lê Chân", "Quận Hải An", "Quận Kiến An",
              "Quận Đồ Sơn", "Quận Dương Kinh", "Huyện Thuỷ Nguyên", "Huyện An Dương",
@@ -51,7 +51,7 @@ BAND_ARGS = dict(title="Số xã theo số tiêu chí nông thôn mới đã đ�
 
 
 def _figure(builder, *args, **kwargs):
-    with charts._styled():
+    with drawing.styled():
         return builder(*args, **kwargs)
 
 
@@ -124,7 +124,7 @@ def test_png_and_searchable_svg(kind, tmp_path):
     assert not [w for w in caught if "missing from font" in str(w.message)]
     assert png[:8] == PNG_MAGIC
     img = Image.open(io.BytesIO(png))
-    assert img.size[0] == WIDTH_PX and round(img.info["dpi"][0]) == charts.DPI
+    assert img.size[0] == WIDTH_PX and round(img.info["dpi"][0]) == drawing.DPI
     assert (tmp_path / "hinh.png").read_bytes() == png
     svg = (tmp_path / "hinh.svg").read_text(encoding="utf-8")
     ET.fromstring(svg.encode("utf-8"))  # well-formed
@@ -163,9 +163,9 @@ def test_one_look_for_every_chart():
             charts.band_bars(COUNTS.head(1), **BAND_ARGS)]
     for png in pngs:
         img = Image.open(io.BytesIO(png))
-        assert img.size[0] == WIDTH_PX and round(img.info["dpi"][0]) == charts.DPI
-    assert charts.STYLE["svg.fonttype"] == "none"
-    assert charts.STYLE["font.family"][0] == "DejaVu Sans"
+        assert img.size[0] == WIDTH_PX and round(img.info["dpi"][0]) == drawing.DPI
+    assert drawing.STYLE["svg.fonttype"] == "none"
+    assert drawing.STYLE["font.family"][0] == "DejaVu Sans"
 
 
 def test_the_same_data_gives_the_same_files(tmp_path):
@@ -180,7 +180,7 @@ def test_height_grows_with_bars_so_fifteen_districts_are_readable():
     small = _figure(charts._stacked_figure, many.head(3), **HOUSES_ARGS)
     big = _figure(charts._stacked_figure, many, **HOUSES_ARGS)
     assert big.get_size_inches()[1] > small.get_size_inches()[1] + 3
-    assert big.get_size_inches()[0] == charts.WIDTH_IN
+    assert big.get_size_inches()[0] == drawing.WIDTH_IN
     ax = big.axes[0]
     big.draw_without_rendering()
     per_row_in = ax.get_window_extent().height / big.dpi / 15

@@ -12,7 +12,7 @@ import openpyxl
 import pandas as pd
 import pytest
 
-from pipelines.report import charts
+from pipelines.report import charts, drawing
 from pipelines.report.render import fmt_value, render_report
 from schemas.catalogue import Catalogue, load_catalogue
 from schemas.periods import parse_period
@@ -392,7 +392,7 @@ def test_chart_leaves_missing_values_out(monkeypatch):
     from PIL import Image
 
     img = Image.open(io.BytesIO(png))
-    assert img.format == "PNG" and round(img.info["dpi"][0]) == charts.DPI
+    assert img.format == "PNG" and round(img.info["dpi"][0]) == drawing.DPI
 
 
 def test_frames_read_back_from_the_contract_csv(tmp_path):
@@ -615,9 +615,9 @@ def test_a_helper_process_changes_nothing_but_the_time(tmp_path, monkeypatch):
     helper died: the same files."""
     import os
 
-    from pipelines.report import render
+    from pipelines.report import helper
 
-    if not render._can_fork(2):
+    if not helper.can_fork(2):
         pytest.skip("no fork or a single core: the report is always drawn in one process")
     history = pd.concat([_aggregates("2018", shift=0.1), _aggregates("2018-H1", shift=0.5)])
     cat = _catalogue_of("NL", "GN", "NTM")
@@ -627,13 +627,13 @@ def test_a_helper_process_changes_nothing_but_the_time(tmp_path, monkeypatch):
                              history=history, catalogue=cat, pdf=False)
 
     with_helper = run(tmp_path / "a")
-    monkeypatch.setattr(render, "HELPER", False)
+    monkeypatch.setattr(helper, "HELPER", False)
     alone = run(tmp_path / "b")
-    monkeypatch.setattr(render, "HELPER", True)
-    monkeypatch.setattr(render, "_helper_main", lambda *args: os._exit(3))  # dies at once
+    monkeypatch.setattr(helper, "HELPER", True)
+    monkeypatch.setattr(helper, "_main", lambda *args: os._exit(3))  # dies at once
     after_death = run(tmp_path / "c")
-    monkeypatch.setattr(render, "HELPER_WAIT", 2)
-    monkeypatch.setattr(render, "_helper_main", lambda *args: time.sleep(600))  # hangs
+    monkeypatch.setattr(helper, "HELPER_WAIT", 2)
+    monkeypatch.setattr(helper, "_main", lambda *args: time.sleep(600))  # hangs
     after_hang = run(tmp_path / "d")
     html = [p["html"].read_text(encoding="utf-8") for p in (with_helper, alone, after_death,
                                                              after_hang)]

@@ -14,6 +14,7 @@ from builders import column_of, edit, unit_row, write_clean
 from hypothesis import given, settings as hsettings, strategies as st
 
 from pipelines.service import watch as W
+from pipelines.service import watch_batch
 from pipelines.settings import get_settings
 from schemas.periods import parse_period
 from schemas.units import load_registry
@@ -269,7 +270,7 @@ def test_handle_decides_statuses_over_the_districts_files(place):
 
 def test_handle_deletion_and_a_file_whose_district_becomes_known(place, books):
     s = place
-    cache = W.Cache()
+    cache = watch_batch.Cache()
     junk = s.raw_dir / P / "Bao cao.xlsx"
     junk.write_bytes(b"not a workbook")
     got = W.handle(P, [junk], s, emit=False, cache=cache, retry_wait=0)
@@ -302,7 +303,7 @@ def test_handle_retries_a_half_written_workbook_once(place, books, monkeypatch):
         waits.append(seconds)
         path.write_bytes(full)
 
-    monkeypatch.setattr(W, "_sleep", finish)
+    monkeypatch.setattr(watch_batch, "_sleep", finish)
     got = W.handle(P, [path], s, emit=False, retry_wait=0.5)
     assert waits == [0.5]
     assert got[0]["status"] == "accepted" and got[0]["errors"] == 0
@@ -319,7 +320,7 @@ def test_handle_a_locked_record_leaves_history_out(place, books, monkeypatch):
         raise OSError("Could not set lock on file")
 
     monkeypatch.setattr(record, "read_values", locked)
-    monkeypatch.setattr(W, "_sleep", lambda seconds: None)
+    monkeypatch.setattr(watch_batch, "_sleep", lambda seconds: None)
     path = shutil.copy(books["clean_303"], s.raw_dir / P / "a.xlsx")
     got = W.handle(P, [path], s, emit=False)
     assert got[0]["history"] is False and got[0]["status"] == "accepted"

@@ -1,12 +1,7 @@
-"""Charts for the leaders' report, in one house style.
-
-Every chart is drawn in shades of grey (it must survive a black-and-white
-printer; series are told apart by grey shade *and* hatching or dash pattern),
-in DejaVu Sans (it has every Vietnamese glyph), with Vietnamese titles, axis
-labels that name their unit, and Vietnamese number format on ticks and value
-labels (`1.234,5`). All charts are 8 in wide at 150 dpi (1200 px); bar charts
-grow in height with the number of bars; notes sit at the bottom, legends under
-the title.
+"""The chart kinds of the leaders' report, one function each, drawn with the house style's
+primitives (`pipelines/report/drawing.py`: greys, fonts, figure size, notes, legends, value
+labels, saving). Series are told apart by grey shade *and* hatching or dash pattern; titles
+are Vietnamese, axis labels name their unit, value labels are Vietnamese numbers (`1.234,5`).
 
 - `rate_bars`: a rate by district, ranked, with the city value as a reference line;
 - `sum_bars`: a sum by district, ranked;
@@ -24,50 +19,50 @@ A missing value (NaN) is never drawn as 0: its row keeps its label, shows
 says so. A value marked incomplete is hatched (where hatching does not already
 tell series apart) and its label gets ` *`, with a note.
 
-Each function returns the PNG (150 dpi) as bytes and, given `save_as` (a path
-without suffix), also writes `<save_as>.png` and `<save_as>.svg` atomically. The
-SVG keeps its text as text (`svg.fonttype: none`), so titles and labels can be
-searched and pasted into documents; viewers without DejaVu Sans fall back to
-another sans-serif font that has the Vietnamese letters (Arial, Helvetica).
-Figures are built with the object API on an Agg canvas, never through pyplot's
-global state, so charts can be drawn from worker threads.
-
-Speed (the report draws 17 charts): the constrained layout is solved with the canvas's
-own renderer, without drawing passes (`_solve_layout`), then frozen: the PNG and the SVG
-are one drawing each. The PNG is 8-bit grey when every pixel is grey, as the house style
-makes it (a quarter of the bytes of RGBA, the same picture). Under `svg_later` the SVG is
-left for later (`write_svg`): the report has it drawn by a second process, the figure
-pickled, while the first makes the PDF. The top level's row and reference line are
-named by the caller (`Toàn thành phố`, nationally `Cả nước`); a national chart shows a
-selection with a note (`notes`, `split`).
+Each function returns the PNG (150 dpi) as bytes and, given `save_as` (a path without
+suffix), also writes `<save_as>.png` and `<save_as>.svg` atomically (`drawing.export`;
+under `drawing.svg_later` the SVG is left for later). The top level's row and reference
+line are named by the caller (`Toàn thành phố`, nationally `Cả nước`); a national chart
+shows a selection with a note (`notes`, `split`).
 """
 from __future__ import annotations
 
-import io
 import math
 import textwrap
-import threading
-from collections.abc import Iterable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from cycler import cycler
 
-from pipelines.base.atomic import write_bytes
-from pipelines.base.text import vn_flexible, vn_number
+from pipelines.base.text import vn_number
+from pipelines.report.drawing import (
+    BAR,
+    BAR_DARK,
+    BAR_LIGHT,
+    INK,
+    LABEL_BOX,
+    LEGEND_ROW_IN,
+    WHITE,
+    WIDTH_IN,
+    axis_formatter,
+    end_label,
+    export,
+    fit_xlim,
+    fit_xlims,
+    legend_rows,
+    new_figure,
+    note_lines,
+    set_legend,
+    set_notes,
+    set_titles,
+    solve_layout,
+    styled,
+    value_axis,
+    with_unit,
+)
 
-DPI = 150
-WIDTH_IN = 8.0
-BAR_IN = 0.34  # height per bar, inches
-MIN_HEIGHT_IN = 2.6
 TREND_HEIGHT_IN = 3.9  # the plot of a trend, without notes and legend
-LEGEND_ROW_IN = 0.3
-NOTE_LINE_IN = 0.17
-TITLE_CHARS = 78  # wrap titles longer than this
-NOTE_CHARS = 135  # wrap notes longer than this
-LEGEND_CHARS = 95  # legend entries per row, in characters
 CITY = "Toàn thành phố"  # the top level's row and reference line, unless told another
 MISSING_TEXT = "không có số liệu"
 MISSING_NOTE = "Không có số liệu: chưa báo cáo hoặc biểu bị loại (không phải bằng 0)."
@@ -85,13 +80,6 @@ TREND_RATE_INCOMPLETE_NOTE = ("Điểm rỗng, dấu *: chưa đầy đủ – c
                               "bị loại; tỷ lệ chỉ tính trên các đơn vị đã báo cáo đủ.")
 SCALE_NOTE = "{} vẽ theo thang đo riêng."  # the top level's own panel (band chart)
 CITY_SCALE_NOTE = SCALE_NOTE.format(CITY)
-
-# Greys: readable in print and by readers who do not see colour.
-BAR = "#8c8c8c"
-BAR_DARK = "#3a3a3a"
-BAR_LIGHT = "#c8c8c8"
-INK = "#1a1a1a"
-WHITE = "#ffffff"
 
 # Components of a stacked bar, in legend order: neighbours differ in shade, and the
 # light ones carry a hatch, so each part stays apart on a black-and-white print.
@@ -118,60 +106,7 @@ def _trend_style(k: int) -> tuple[str, object, str]:
             TREND_MARKERS[k % len(TREND_MARKERS)])
 
 
-STYLE = {
-    # DejaVu Sans draws everything; the generic family lets an SVG viewer without it
-    # pick another sans-serif face with the Vietnamese letters.
-    "font.family": ["DejaVu Sans", "sans-serif"],
-    "font.sans-serif": ["DejaVu Sans", "Arial", "Helvetica", "Liberation Sans"],
-    "font.size": 9,
-    "axes.titlesize": 11,
-    "axes.titleweight": "bold",
-    "axes.labelsize": 9,
-    "axes.edgecolor": INK,
-    "axes.labelcolor": INK,
-    "axes.facecolor": WHITE,
-    "figure.facecolor": WHITE,
-    "axes.spines.top": False,
-    "axes.spines.right": False,
-    "xtick.color": INK,
-    "ytick.color": INK,
-    "xtick.labelcolor": INK,
-    "ytick.labelcolor": INK,
-    "legend.fontsize": 8,
-    "legend.frameon": False,
-    "hatch.color": INK,
-    "hatch.linewidth": 0.6,
-    "text.color": INK,
-    "axes.prop_cycle": cycler(color=[INK]),  # no default colour sneaks in
-    "text.parse_math": False,  # a `$` in a name is a dollar sign, not mathematics
-    "svg.fonttype": "none",  # text stays text: searchable, pastes into documents
-    "svg.hashsalt": "thongke",  # stable ids: the same data gives the same file
-}
-
-_LABEL_BOX = {"facecolor": "white", "edgecolor": "none", "pad": 0.6}
-_LOCK = threading.Lock()  # rcParams are process-wide; draw one chart at a time
-
-
-@contextmanager
-def _styled() -> Iterator[None]:
-    """The house style, one chart at a time."""
-    from matplotlib import rc_context
-
-    with _LOCK, rc_context(STYLE):
-        yield
-
-
-def _axis_formatter(decimals: int):
-    from functools import partial
-
-    from matplotlib.ticker import FuncFormatter
-
-    return FuncFormatter(partial(_tick_text, decimals=decimals))  # picklable: no lambda
-
-
-def _tick_text(x: float, _pos, decimals: int) -> str:
-    return vn_flexible(x, decimals)
-
+# -- what the kinds share --------------------------------------------------------------------
 
 def _series(values: Mapping[str, float] | pd.Series) -> pd.Series:
     s = pd.Series(values, dtype="float64") if not isinstance(values, pd.Series) else values
@@ -183,202 +118,12 @@ def _frame(values: pd.DataFrame) -> pd.DataFrame:
     return values.apply(pd.to_numeric, errors="coerce").astype("float64")
 
 
-def _wrap_notes(notes: Sequence[str]) -> list[str]:
-    return [textwrap.fill(n, NOTE_CHARS, subsequent_indent="  ") for n in notes]
-
-
-def _note_lines(notes: Sequence[str]) -> int:
-    return sum(n.count("\n") + 1 for n in _wrap_notes(notes))
-
-
-def _new_figure(n_bars: int, n_notes: int, extra_in: float = 0.0, plot_in: float | None = None,
-                subplot: bool = True):
-    """A figure 8 in wide; `n_notes` counts lines; `plot_in` replaces the bars' height."""
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
-
-    body = BAR_IN * n_bars if plot_in is None else plot_in
-    height = max(MIN_HEIGHT_IN, 1.3 + body + NOTE_LINE_IN * n_notes + 0.05 * bool(n_notes)
-                 + extra_in)
-    fig = Figure(figsize=(WIDTH_IN, height), dpi=DPI, layout="constrained")
-    FigureCanvasAgg(fig)
-    return (fig, fig.add_subplot()) if subplot else (fig, None)
-
-
-def _titles(fig, ax, title: str, xlabel: str) -> None:
-    """Title from the figure's left edge (long district names push the axes right), wrapped."""
-    fig.suptitle(textwrap.fill(title, TITLE_CHARS), x=0.01, ha="left",
-                 fontsize=STYLE["axes.titlesize"], fontweight="bold", color=INK)
-    if ax is not None and xlabel:
-        ax.set_xlabel(textwrap.fill(xlabel, 2 * TITLE_CHARS))
-
-
-def _legend_rows(labels: Sequence[str]) -> tuple[int, int]:
-    """(columns, rows) so that a legend row holds about LEGEND_CHARS characters."""
-    if not labels:
-        return 1, 0
-    width = max(len(s) for s in labels) + 5  # a handle and a gap
-    ncols = max(1, min(len(labels), LEGEND_CHARS // width))
-    return ncols, math.ceil(len(labels) / ncols)
-
-
-def _legend(ax, handles, labels: Sequence[str]) -> None:
-    """The legend between the title and the plot, in the given order.
-
-    Attached to the axes (not the figure): the layout then makes room for it under
-    the title, where a figure legend would share the title's margin and overlap it.
-    """
-    ncols, _ = _legend_rows(labels)
-    ax.legend(handles, list(labels), loc="lower left", bbox_to_anchor=(0, 1.02), ncols=ncols,
-              frameon=False, handlelength=2.4, handleheight=1.1, columnspacing=1.4,
-              borderaxespad=0.0, borderpad=0.0)
-
-
-def _notes(fig, notes: Sequence[str]) -> None:
-    if notes:
-        fig.get_layout_engine().set(h_pad=0.08)
-        fig.supxlabel("\n".join(_wrap_notes(notes)), fontsize=7.5, x=0.01, ha="left",
-                      color=INK, style="italic")
-
-
-def _solve_layout(fig) -> None:
-    """Solve the figure's constrained layout now, with the canvas's own renderer (its text
-    metrics cached for the drawing that follows); no drawing pass."""
-    from matplotlib.layout_engine import ConstrainedLayoutEngine
-
-    engine = fig.get_layout_engine()
-    if isinstance(engine, ConstrainedLayoutEngine):
-        engine.execute(fig)
-
-
-def _png(fig) -> bytes:
-    """The drawn canvas as PNG at DPI: 8-bit grey when every pixel is an opaque grey (the
-    house style; a quarter of the bytes to encode, embed and decode), else RGBA."""
-    from PIL import Image
-
-    rgba = np.asarray(fig.canvas.buffer_rgba())
-    grey = rgba[..., 0]
-    if ((rgba[..., 3] == 255).all() and np.array_equal(rgba[..., 1], grey)
-            and np.array_equal(rgba[..., 2], grey)):
-        image = Image.fromarray(np.ascontiguousarray(grey))
-    else:
-        image = Image.fromarray(np.ascontiguousarray(rgba))
-    buf = io.BytesIO()
-    image.save(buf, format="png", dpi=(DPI, DPI))
-    return buf.getvalue()
-
-
-_LATER = threading.local()  # `svg_later`'s list, per thread
-
-
-@contextmanager
-def svg_later() -> Iterator[list]:
-    """Within (in this thread) a chart's PNG is drawn and written as usual, its SVG is not:
-    the (figure, path without suffix) pairs are collected in the yielded list, for
-    `write_svg` later, here or in another process (the figure, laid out, pickles)."""
-    sink: list = []
-    _LATER.sink = sink
-    try:
-        yield sink
-    finally:
-        _LATER.sink = None
-
-
-def write_svg(fig, save_as: Path | str) -> None:
-    """The SVG of a figure that `_export` drew as PNG under `svg_later`."""
-    with _styled():
-        data = _svg(fig)
-    stem = Path(save_as)
-    write_bytes(stem.parent / f"{stem.name}.svg", data)
-
-
-def _svg(fig) -> bytes:
-    svg = io.BytesIO()
-    fig.savefig(svg, format="svg", metadata={"Date": None, "Creator": None})
-    return svg.getvalue()
-
-
-def _export(fig, save_as: Path | str | None, *, laid_out: bool = False) -> bytes:
-    """Draw the figure once as PNG and, given `save_as`, once as SVG, with one layout: solved
-    here (unless `laid_out`: the caller's last solve stands), then frozen for both."""
-    if not laid_out:
-        _solve_layout(fig)
-    fig.set_layout_engine("none")  # both drawings keep this layout: no second solve
-    fig.canvas.draw()
-    png = _png(fig)
-    if save_as is not None:
-        stem = Path(save_as)
-        later = getattr(_LATER, "sink", None)
-        if later is None:
-            svg = _svg(fig)
-            write_bytes(stem.parent / f"{stem.name}.png", png)
-            write_bytes(stem.parent / f"{stem.name}.svg", svg)
-        else:
-            write_bytes(stem.parent / f"{stem.name}.png", png)
-            later.append((fig, stem))
-    return png
-
-
-def _finish(fig, notes: list[str], save_as: Path | str | None) -> bytes:
-    _notes(fig, notes)
-    return _export(fig, save_as)
-
-
-def _end_label(ax, x: float, y: float, text: str, *, italic: bool = False):
-    """A label just right of `x` (a bar's end), on a white box so grid lines do not cross it."""
-    return ax.annotate(text, (x, y), xytext=(3, 0), textcoords="offset points", va="center",
-                       ha="left", fontsize=8, color=INK, style="italic" if italic else "normal",
-                       bbox=_LABEL_BOX, zorder=4, annotation_clip=False)
-
-
-def _fit_xlim(fig, ax, labels: Sequence, margin_px: float = 6.0) -> None:
-    """Widen the x range until every label right of a bar ends inside the axes."""
-    _fit_xlims(fig, [(ax, labels)], margin_px)
-
-
-def _fit_xlims(fig, plots: Sequence[tuple[object, Sequence]], margin_px: float = 6.0) -> None:
-    """`_fit_xlim` for several axes of one figure, with one layout pass."""
-    if not any(labels for _, labels in plots):
-        return
-    _solve_layout(fig)  # the axes get their final width
-    renderer = fig.canvas.get_renderer()
-    for ax, labels in plots:
-        box = ax.get_window_extent(renderer)
-        x0, x1 = ax.get_xlim()
-        need = x1
-        for t in labels:
-            anchor = t.xy[0] if hasattr(t, "xy") else t.get_position()[0]
-            reach = t.get_window_extent(renderer).x1 - ax.transData.transform((anchor, 0))[0]
-            room = box.width - reach - margin_px
-            if room > box.width * 0.2:
-                need = max(need, x0 + (anchor - x0) * box.width / room)
-        if need > x1:
-            ax.set_xlim(x0, need)
-
-
-def _value_axis(ax, decimals: int, axis: str = "x") -> None:
-    from matplotlib.ticker import MaxNLocator
-
-    target = ax.xaxis if axis == "x" else ax.yaxis
-    if decimals == 0:  # whole numbers: ticks on whole numbers only
-        target.set_major_locator(MaxNLocator(integer=True))
-    target.set_major_formatter(_axis_formatter(decimals))
-    ax.grid(axis=axis, color=BAR_LIGHT, linewidth=0.5)
-    ax.set_axisbelow(True)
-
-
 def _empty(ax) -> None:
     """Nothing to draw: a frame that says so, no scale to misread."""
     ax.text(0.5, 0.5, MISSING_TEXT, ha="center", va="center", style="italic", color=INK,
             transform=ax.transAxes)
     ax.set_xticks([])
     ax.set_yticks([])
-
-
-def _with_unit(number: str, unit: str) -> str:
-    if not unit:
-        return number
-    return f"{number}{unit}" if unit == "%" else f"{number} {unit}"
 
 
 # -- ranked bars -----------------------------------------------------------------------------
@@ -400,7 +145,7 @@ def _bars_figure(values, *, title: str, xlabel: str, decimals: int, unit_suffix:
         notes.append(MISSING_NOTE)
     if incomplete & set(names):
         notes.append(incomplete_note)
-    fig, ax = _new_figure(len(names), _note_lines(notes))
+    fig, ax = new_figure(len(names), note_lines(notes))
     ys = range(len(names))
     has_ref = reference is not None and reference == reference
     top = max([present.max() if len(present) else 0.0, reference if has_ref else 0.0])
@@ -409,27 +154,27 @@ def _bars_figure(values, *, title: str, xlabel: str, decimals: int, unit_suffix:
     for y, name in zip(ys, names):
         v = s[name]
         if v != v:  # NaN: no bar, a word instead
-            _end_label(ax, 0, y, MISSING_TEXT, italic=True)
+            end_label(ax, 0, y, MISSING_TEXT, italic=True)
             continue
         hatch = "///" if name in incomplete else None
         ax.barh(y, v, height=0.62, color=BAR, edgecolor=INK, linewidth=0.5, hatch=hatch)
-        labels.append(_end_label(ax, v, y, vn_number(v, decimals) + unit_suffix))
+        labels.append(end_label(ax, v, y, vn_number(v, decimals) + unit_suffix))
     if has_ref:
         ax.axvline(reference, color=INK, linestyle="--", linewidth=1.1)
         labels.append(ax.text(reference + span * 0.01, -0.8, f"{reference_label}: "
                               f"{vn_number(reference, decimals)}{unit_suffix}", ha="left",
-                              va="center", fontsize=8, color=INK, bbox=_LABEL_BOX, zorder=4))
+                              va="center", fontsize=8, color=INK, bbox=LABEL_BOX, zorder=4))
     if split is not None and 0 < split < len(names):  # the highest above, the lowest below
         ax.axhline(split - 0.5, color=INK, linestyle=(0, (1, 2)), linewidth=0.8)
     ax.set_yticks(list(ys), [f"{n} *" if n in incomplete else str(n) for n in names])
     ax.set_ylim(len(names) - 0.5, -1.2 if has_ref else -0.6)
     ax.set_xlim(0, span * 1.12)
-    _value_axis(ax, decimals)
+    value_axis(ax, decimals)
     if not names:
         _empty(ax)
-    _titles(fig, ax, title, xlabel)
-    _notes(fig, notes)
-    _fit_xlim(fig, ax, labels)
+    set_titles(fig, ax, title, xlabel)
+    set_notes(fig, notes)
+    fit_xlim(fig, ax, labels)
     return fig
 
 
@@ -442,12 +187,12 @@ def rate_bars(values: Mapping[str, float] | pd.Series, *, title: str, label: str
     """A rate by district (index = district name), ranked, city value as a dashed line;
     `notes`, `split`: see `_bars_figure`."""
     suffix = "%" if unit == "%" else ""
-    with _styled():
+    with styled():
         fig = _bars_figure(values, title=title, xlabel=f"{label} ({unit})", decimals=decimals,
                            unit_suffix=suffix, incomplete=incomplete, reference=reference,
                            reference_label=reference_label, notes=notes, split=split,
                            incomplete_note=incomplete_note)
-        return _export(fig, save_as)
+        return export(fig, save_as)
 
 
 def sum_bars(values: Mapping[str, float] | pd.Series, *, title: str, label: str, unit: str,
@@ -456,12 +201,12 @@ def sum_bars(values: Mapping[str, float] | pd.Series, *, title: str, label: str,
              split: int | None = None, incomplete_note: str = INCOMPLETE_NOTE) -> bytes:
     """A summed indicator (or an average: `incomplete_note`) by district (index = district
     name), ranked."""
-    with _styled():
+    with styled():
         fig = _bars_figure(values, title=title, xlabel=f"{label} ({unit})", decimals=decimals,
                            unit_suffix="", incomplete=incomplete, reference=None,
                            reference_label="", notes=notes, split=split,
                            incomplete_note=incomplete_note)
-        return _export(fig, save_as)
+        return export(fig, save_as)
 
 
 # -- criteria --------------------------------------------------------------------------------
@@ -480,27 +225,27 @@ def _criteria_figure(shares, *, title: str, incomplete: bool):
         notes.append(MISSING_NOTE)
     if incomplete:  # shares of the communes that reported: no bound
         notes.append(RATE_INCOMPLETE_NOTE)
-    fig, ax = _new_figure(len(names), _note_lines(notes))
+    fig, ax = new_figure(len(names), note_lines(notes))
     for y, name in enumerate(names):
         v = s[name]
         if v != v:
-            _end_label(ax, 0, y, MISSING_TEXT, italic=True)
+            end_label(ax, 0, y, MISSING_TEXT, italic=True)
             continue
         lagging = v < mean
         ax.barh(y, v, height=0.62, color=BAR_DARK if lagging else BAR_LIGHT,
                 edgecolor=INK, linewidth=0.5)
-        _end_label(ax, v, y, vn_number(v, 1) + "%")
+        end_label(ax, v, y, vn_number(v, 1) + "%")
     if mean == mean:
         ax.axvline(mean, color=INK, linestyle="--", linewidth=1.0, zorder=3)
     ax.set_yticks(range(len(names)), [str(n) for n in names])
     ax.set_ylim(len(names) - 0.5, -0.6)
     ax.set_xlim(0, 112)
     ax.set_xticks(range(0, 101, 20))
-    ax.xaxis.set_major_formatter(_axis_formatter(0))
+    ax.xaxis.set_major_formatter(axis_formatter(0))
     ax.grid(axis="x", color=BAR_LIGHT, linewidth=0.5)
     ax.set_axisbelow(True)
-    _titles(fig, ax, f"{title} *" if incomplete else title, "Tỷ lệ xã đạt tiêu chí (%)")
-    _notes(fig, notes)
+    set_titles(fig, ax, f"{title} *" if incomplete else title, "Tỷ lệ xã đạt tiêu chí (%)")
+    set_notes(fig, notes)
     return fig
 
 
@@ -511,8 +256,8 @@ def criteria_bars(shares: Mapping[str, float] | pd.Series, *, title: str,
     Criteria below the average share of all criteria are drawn dark: they are the
     ones holding communes back from the standard.
     """
-    with _styled():
-        return _export(_criteria_figure(shares, title=title, incomplete=incomplete), save_as)
+    with styled():
+        return export(_criteria_figure(shares, title=title, incomplete=incomplete), save_as)
 
 
 # -- stacked bars ----------------------------------------------------------------------------
@@ -555,8 +300,8 @@ def _stacked_figure(parts: pd.DataFrame, *, title: str, label: str, unit: str, d
     components = [str(c) for c in df.columns]
     absent, gaps, flagged, notes = _row_gaps(df, order, list(df.columns), incomplete, notes)
     marked = flagged | set(gaps)
-    ncols_rows = _legend_rows(components)[1]
-    fig, ax = _new_figure(len(order), _note_lines(notes), extra_in=LEGEND_ROW_IN * ncols_rows)
+    ncols_rows = legend_rows(components)[1]
+    fig, ax = new_figure(len(order), note_lines(notes), extra_in=LEGEND_ROW_IN * ncols_rows)
     left = np.zeros(len(order))
     handles = []
     grid = df.loc[order].to_numpy(dtype="float64")  # rows in draw order, parts in legend order
@@ -578,21 +323,21 @@ def _stacked_figure(parts: pd.DataFrame, *, title: str, label: str, unit: str, d
     labels = []
     for y, name in enumerate(order):
         if name in absent:
-            _end_label(ax, 0, y, MISSING_TEXT, italic=True)
+            end_label(ax, 0, y, MISSING_TEXT, italic=True)
         else:
-            labels.append(_end_label(ax, left[y], y, _with_unit(vn_number(left[y], decimals),
-                                                                  unit)))
+            labels.append(end_label(ax, left[y], y, with_unit(vn_number(left[y], decimals),
+                                                                unit)))
     top = float(left.max()) if len(left) else 0.0
     ax.set_yticks(range(len(order)), [f"{n} *" if n in marked else str(n) for n in order])
     ax.set_ylim(len(order) - 0.5, -0.6)
     ax.set_xlim(0, top * 1.05 if top > 0 else 1.0)
-    _value_axis(ax, decimals)
+    value_axis(ax, decimals)
     if not order:
         _empty(ax)
-    _titles(fig, ax, title, f"{label} ({unit})")
-    _legend(ax, handles, components)
-    _notes(fig, notes)
-    _fit_xlim(fig, ax, labels)
+    set_titles(fig, ax, title, f"{label} ({unit})")
+    set_legend(ax, handles, components)
+    set_notes(fig, notes)
+    fit_xlim(fig, ax, labels)
     return fig
 
 
@@ -607,10 +352,10 @@ def stacked_bars(parts: pd.DataFrame, *, title: str, label: str, unit: str, deci
     it; rows in `incomplete` are marked ` *` too (hatching already tells the parts
     apart, so it does not mark incompleteness here).
     """
-    with _styled():
+    with styled():
         fig = _stacked_figure(parts, title=title, label=label, unit=unit, decimals=decimals,
                               incomplete=incomplete, notes=notes)
-        return _export(fig, save_as)
+        return export(fig, save_as)
 
 
 # -- trend -----------------------------------------------------------------------------------
@@ -640,9 +385,9 @@ def _trend_figure(points: pd.DataFrame, *, title: str, label: str, unit: str, de
         notes.append(TREND_INCOMPLETE_NOTE if bound else TREND_RATE_INCOMPLETE_NOTE)
     legend_labels = [f"{s} ({MISSING_TEXT})" if np.isnan(v).all() else s
                      for s, v in series.items()]
-    rows = _legend_rows(legend_labels)[1]
-    fig, ax = _new_figure(0, _note_lines(notes), extra_in=LEGEND_ROW_IN * rows,
-                          plot_in=TREND_HEIGHT_IN - 1.3)
+    rows = legend_rows(legend_labels)[1]
+    fig, ax = new_figure(0, note_lines(notes), extra_in=LEGEND_ROW_IN * rows,
+                         plot_in=TREND_HEIGHT_IN - 1.3)
     handles = []
     for k, name in enumerate(names):
         y = series[name]
@@ -670,7 +415,7 @@ def _trend_figure(points: pd.DataFrame, *, title: str, label: str, unit: str, de
                     text += " *"
                 ax.annotate(text, (x[i], v), xytext=(0, 7), textcoords="offset points",
                             ha="center", va="bottom", fontsize=8, color=INK,
-                            bbox=_LABEL_BOX, zorder=6, annotation_clip=False)
+                            bbox=LABEL_BOX, zorder=6, annotation_clip=False)
     values = np.concatenate([v for v in series.values()]) if series else np.array([])
     values = values[~np.isnan(values)]
     lo = float(values.min()) if len(values) else 0.0
@@ -684,11 +429,11 @@ def _trend_figure(points: pd.DataFrame, *, title: str, label: str, unit: str, de
     wrap = max(6, int((WIDTH_IN * 72 - 80) / max(n, 1) / 5.6))  # characters a period's room holds
     ax.set_xticks(x, [textwrap.fill(p, wrap) for p in periods])
     ax.tick_params(axis="x", length=0, pad=5)
-    _value_axis(ax, decimals, axis="y")
+    value_axis(ax, decimals, axis="y")
     ax.set_ylabel(textwrap.fill(f"{label} ({unit})", 40))
-    _titles(fig, ax, title, "")
-    _legend(ax, handles, legend_labels)
-    _notes(fig, notes)
+    set_titles(fig, ax, title, "")
+    set_legend(ax, handles, legend_labels)
+    set_notes(fig, notes)
     return fig
 
 
@@ -703,10 +448,10 @@ def trend_lines(points: pd.DataFrame, *, title: str, label: str, unit: str, deci
     `incomplete` get a hollow marker, a ` *` on the city's value, and a note: a lower
     bound when `bound` (a sum), else over the units that reported in full (a rate).
     """
-    with _styled():
+    with styled():
         fig = _trend_figure(points, title=title, label=label, unit=unit, decimals=decimals,
                             incomplete=incomplete, bound=bound)
-        return _export(fig, save_as)
+        return export(fig, save_as)
 
 
 # -- criteria bands --------------------------------------------------------------------------
@@ -753,10 +498,10 @@ def _band_figure(counts: pd.DataFrame, *, title: str, bands: Sequence[str], tota
     if city and districts:
         notes.append(SCALE_NOTE.format(city))
     groups = [g for g in (districts, [city] if city else []) if g]
-    rows = _legend_rows(bands)[1]
+    rows = legend_rows(bands)[1]
     n_bars = sum(len(g) for g in groups) + 0.9 * (len(groups) - 1)
-    fig, _ = _new_figure(n_bars, _note_lines(notes), extra_in=LEGEND_ROW_IN * rows,
-                         subplot=False)
+    fig, _ = new_figure(n_bars, note_lines(notes), extra_in=LEGEND_ROW_IN * rows,
+                        subplot=False)
     if groups:
         grid = fig.add_gridspec(len(groups), 1, height_ratios=[len(g) + 0.1 for g in groups])
         axes = [fig.add_subplot(grid[i, 0]) for i in range(len(groups))]
@@ -786,23 +531,23 @@ def _band_figure(counts: pd.DataFrame, *, title: str, bands: Sequence[str], tota
         labels = []
         for y, name in enumerate(names):
             if name in absent:
-                _end_label(ax, 0, y, MISSING_TEXT, italic=True)
+                end_label(ax, 0, y, MISSING_TEXT, italic=True)
             else:
                 total = float(np.nansum(cells[y]))  # not absent: some band has a number
-                labels.append(_end_label(ax, left[y], y, f"{vn_number(total)} {total_label}"))
+                labels.append(end_label(ax, left[y], y, f"{vn_number(total)} {total_label}"))
         top = float(left.max()) if len(left) else 0.0
         ax.set_yticks(range(len(names)), [f"{n} *" if n in marked else str(n) for n in names])
         ax.set_ylim(len(names) - 0.5, -0.6)
         ax.set_xlim(0, top * 1.05 if top > 0 else 1.0)
-        _value_axis(ax, 0)
+        value_axis(ax, 0)
         ax.tick_params(axis="y", length=0)
         ends[k] = labels
-    _titles(fig, axes[-1], title, f"Số {total_label}")
+    set_titles(fig, axes[-1], title, f"Số {total_label}")
     handles = [Patch(facecolor=f, edgecolor=INK, linewidth=0.5, hatch=h) for f, h in styles]
-    _legend(axes[0], handles, bands)
-    _notes(fig, notes)
-    _fit_xlims(fig, [(axes[k], labels) for k, labels in ends.items()])
-    _solve_layout(fig)  # with the final x ranges: segments measured as they are drawn
+    set_legend(axes[0], handles, bands)
+    set_notes(fig, notes)
+    fit_xlims(fig, [(axes[k], labels) for k, labels in ends.items()])
+    solve_layout(fig)  # with the final x ranges: segments measured as they are drawn
     if inner:
         renderer = fig.canvas.get_renderer()
         for t, seg in inner:
@@ -827,7 +572,7 @@ def band_bars(counts: pd.DataFrame, *, title: str, bands: Sequence[str],
     are rows in `incomplete`. The top level's row (`total_row`: the city, or `Cả nước`),
     far larger, gets its own panel and scale.
     """
-    with _styled():
+    with styled():
         fig = _band_figure(counts, title=title, bands=bands, total_label=total_label,
                            incomplete=incomplete, total_row=total_row, notes=notes)
-        return _export(fig, save_as, laid_out=True)  # counts inside segments were fitted to it
+        return export(fig, save_as, laid_out=True)  # counts inside segments were fitted to it

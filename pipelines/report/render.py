@@ -14,16 +14,16 @@ everything): the areas' tables and charts (see `tables`), the completeness table
 errors) and the names of districts that have not reported. The top level is named by the
 registry: `Thành phố Hải Phòng` / `Toàn thành phố`, or `Cả nước`.
 
-Speed: where the machine has two cores and can fork, a helper process (`_Helper`, a fork
-of this one) draws charts alongside this process, then the SVGs of all of them and the
-summary workbook while this one makes the HTML and the PDF. Whatever the helper fails at,
-this process does itself: the outputs are the same either way, byte for byte.
+Speed: where the machine has two cores and can fork, a helper process (a fork of this one,
+`pipelines/report/helper.py`) draws charts alongside this process, then the SVGs of all of
+them and the summary workbook while this one makes the HTML and the PDF. Whatever the
+helper fails at, this process does itself: the outputs are the same either way, byte for
+byte.
 """
 from __future__ import annotations
 
 import logging
 import math
-import os
 import re
 from datetime import date
 from functools import lru_cache
@@ -32,11 +32,12 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 
-from pipelines.report import charts, claims, compare, narrative
+from pipelines.report import claims, compare, drawing, narrative
+from pipelines.report import helper as render_helper
 from pipelines.report import plans
 from pipelines.report import official
 from pipelines.base.atomic import write_text
-from pipelines.check.findings import RULES
+from pipelines.check.findings import shipped_rules
 from pipelines.report.plans import MAX_DISTRICTS
 from pipelines.report.tables import (  # noqa: F401  (re-exported: tests, summary workbook)
     CITY_ROW,
@@ -200,7 +201,7 @@ def _findings_by_rule(findings: pd.DataFrame) -> list[dict]:
                         severity=findings["severity"].map(_text))
     g = f.groupby(["rule", "severity"], sort=True).agg(
         n=("rule", "size"), files=("file", "nunique"), districts=("district_code", "nunique"))
-    return [{"rule": rule, "title": RULES.get(rule, ("", ""))[1],
+    return [{"rule": rule, "title": shipped_rules().get(rule, ("", ""))[1],
              "severity": SEVERITY.get(sev, sev), "count": int(r.n), "files": int(r.files),
              "districts": int(r.districts)}
             for (rule, sev), r in g.iterrows()]
@@ -350,14 +351,15 @@ def render_report(period: str, aggregates: pd.DataFrame, submissions: pd.DataFra
                       top_label=registry.top_label)
 
     jobs = _chart_jobs(cat, sections)
-    helper = _Helper.start(jobs, inputs, workbook) if helper and _can_fork(len(jobs)) else None
+    helper = (render_helper.Helper.start(jobs, inputs, workbook)
+              if helper and render_helper.can_fork(len(jobs)) else None)
     later: list = []  # (figure, path): SVGs the helper draws while this process makes the PDF
     try:
         if helper is None:
-            drawn = _draw(jobs, inputs)
+            drawn = render_helper.draw(jobs, inputs)
         else:
-            with charts.svg_later() as later:
-                drawn = _draw(jobs, inputs, helper.counter)
+            with drawing.svg_later() as later:
+                drawn = render_helper.draw(jobs, inputs, helper.counter)
             theirs = helper.charts()
             drawn.update(theirs)
             helper.send_figures(later)
@@ -410,7 +412,7 @@ def render_report(period: str, aggregates: pd.DataFrame, submissions: pd.DataFra
                             "\n".join(done["problems"]))
             for fig, stem in later:  # what the helper did not do, done here
                 if str(stem) not in svgs:
-                    charts.write_svg(fig, stem)
+                    drawing.write_svg(fig, stem)
             for k in theirs:
                 if str(chart_dir / jobs[k][2]) not in svgs and theirs[k] is not None:
                     plans.draw_one(*jobs[k][1:], inputs)
@@ -422,12 +424,10 @@ def render_report(period: str, aggregates: pd.DataFrame, submissions: pd.DataFra
     return paths
 
 
-# -- drawing the charts, with a helper process ---------------------------------------------------
+# -- the charts to draw --------------------------------------------------------------------------
 
-HELPER = True  # draw charts (and write the workbook) in a forked helper where that pays
-HELPER_WAIT = 120  # seconds this process waits for a helper's message before doing it itself
 # Rough cost of a chart kind, for the order of drawing: the costly first, so that the two
-# processes end together.
+# processes (this one and the render helper, `pipelines.report.helper`) end together.
 COST = {"Bars": 3, "Stack": 3, "Bands": 3, "Trend": 2, "Criteria": 2}
 
 
@@ -441,152 +441,8 @@ def _chart_jobs(cat: Catalogue, sections: list[Section]) -> list[tuple[int, obje
     return sorted(out, key=lambda j: -_cost(j))  # stable
 
 
-def _draw(jobs: list, inputs, counter=None) -> dict[int, "plans.Drawn | None"]:
-    """Draw jobs by index: each next one from the shared `counter` (a helper draws the
-    others: the HTML and the PDF need every PNG, so the two share them evenly), or all of
-    them without one."""
-    out = {}
-    while True:
-        if counter is None:
-            k = len(out)
-        else:
-            with counter.get_lock():
-                k = counter.value
-                counter.value += 1
-        if k >= len(jobs):
-            return out
-        _, sheet, name, spec = jobs[k]
-        out[k] = plans.draw_one(sheet, name, spec, inputs)
-
-
 def _cost(job) -> float:
     return COST.get(type(job[3]).__name__, 3)
-
-
-def _can_fork(n_jobs: int) -> bool:
-    """A helper pays with two cores and a few charts; it is a fork of this process (POSIX),
-    which a daemonic process (a Dask worker) may not have."""
-    import multiprocessing as mp
-    import os
-
-    return (HELPER and n_jobs > 1 and (os.cpu_count() or 1) > 1 and hasattr(os, "fork")
-            and "fork" in mp.get_all_start_methods() and not mp.current_process().daemon)
-
-
-class _Helper:
-    """A forked copy of this process: it draws charts from the shared counter alongside this
-    one and sends them back; then, while this process makes the HTML and the PDF, it draws
-    the SVGs of all the charts (this process's figures come to it pickled) and writes the
-    summary workbook.
-
-    Whatever it fails at (an exception, or dying) this process does itself: the outputs
-    never depend on the helper, only the time does."""
-
-    def __init__(self, process, inbox, outbox, counter):
-        self.process, self.inbox, self.outbox, self.counter = process, inbox, outbox, counter
-
-    @classmethod
-    def start(cls, jobs: list, inputs, workbook) -> "_Helper | None":
-        import multiprocessing as mp
-
-        ctx = mp.get_context("fork")
-        counter = ctx.Value("i", 0)
-        inbox, theirs_out = ctx.Pipe(duplex=False)  # helper -> this process
-        theirs_in, outbox = ctx.Pipe(duplex=False)  # this process -> helper
-        process = ctx.Process(target=_helper_main, daemon=True, name="thongke-render",
-                              args=(jobs, inputs, counter, theirs_out, theirs_in, workbook,
-                                    os.getpid()))
-        try:
-            process.start()
-        except (OSError, AssertionError, ValueError):  # no fork to be had: draw alone
-            log.debug("no render helper", exc_info=True)
-            for conn in (inbox, theirs_out, theirs_in, outbox):
-                conn.close()
-            return None
-        theirs_out.close()
-        theirs_in.close()
-        return cls(process, inbox, outbox, counter)
-
-    def _receive(self, kind: str):
-        try:
-            # A fork of a process with threads (Prefect's) can, rarely, inherit a lock held
-            # by another thread and hang: never wait on it for long.
-            if not self.inbox.poll(HELPER_WAIT):
-                log.warning("the render helper did not answer in %d s; done here instead",
-                            HELPER_WAIT)
-                self.process.kill()
-                return None
-            got, payload = self.inbox.recv()
-        except (EOFError, OSError):
-            log.warning("the render helper stopped (exit code %s)", self.process.exitcode)
-            return None
-        if got != kind:
-            log.warning("the render helper failed; done here instead:\n%s", payload)
-            return None
-        return payload
-
-    def charts(self) -> dict:
-        """The charts the helper drew, by job (waits for them)."""
-        return self._receive("charts") or {}
-
-    def send_figures(self, later: list) -> None:
-        """This process's figures, for the helper to draw their SVGs."""
-        try:
-            self.outbox.send(later)
-        except (OSError, ValueError, TypeError, AttributeError):  # a figure that will not pickle
-            log.warning("figures not sent to the render helper", exc_info=True)
-        self.outbox.close()
-
-    def finish(self) -> dict | None:
-        """What the helper wrote: {"svgs": [path stems], "workbook": bool} (waits for it)."""
-        return self._receive("done")
-
-    def close(self) -> None:
-        """Wait for the helper (done by now, unless this process failed: then it stops at
-        its next message)."""
-        self.inbox.close()
-        self.outbox.close()
-        self.process.join(timeout=120)
-        if self.process.is_alive():
-            self.process.terminate()
-            self.process.join()
-
-
-def _helper_main(jobs, inputs, counter, outbox, inbox, workbook, parent: int = 0) -> None:
-    """In the helper: charts from the counter (PNG now, SVG after); the other process's
-    figures; all the SVGs; the workbook. Each result or failure is sent back."""
-    import signal
-    import traceback
-
-    from pipelines.base.processes import die_with_parent
-
-    die_with_parent(signal.SIGKILL, parent)  # never blocked on its pipe after the run died
-
-    logging.disable(logging.CRITICAL)  # this process's handlers are the parent's (Prefect's)
-    with charts.svg_later() as mine:
-        try:
-            outbox.send(("charts", _draw(jobs, inputs, counter)))
-        except BaseException:  # noqa: BLE001  reported to the parent, which draws them itself
-            outbox.send(("failed", traceback.format_exc()))
-    try:
-        figures = inbox.recv()
-    except (EOFError, OSError):
-        figures = []
-    inbox.close()
-    written, problems = [], []
-    for fig, stem in [*mine, *figures]:
-        try:
-            charts.write_svg(fig, stem)
-            written.append(str(stem))
-        except BaseException:  # noqa: BLE001  the parent writes what is missing
-            problems.append(traceback.format_exc())
-    try:
-        workbook()
-        book = True
-    except BaseException:  # noqa: BLE001
-        book, problems = False, [*problems, traceback.format_exc()]
-    outbox.send(("done", {"svgs": written, "workbook": book, "problems": problems}))
-    outbox.close()
 
 
 @lru_cache(maxsize=None)
