@@ -117,7 +117,7 @@ LIST_NAMES = 30  # districts named in the summary's "not sent" line at most
 
 
 def _print_summary(summary: dict, seconds: float) -> None:
-    from pipelines.check.findings import RULES
+    from pipelines.check.findings import shipped_rules
     from pipelines.check.submissions import STATUS_VI
     from pipelines.base.text import vn_number
 
@@ -155,7 +155,8 @@ def _print_summary(summary: dict, seconds: float) -> None:
     typer.echo(f"Phát hiện: {vn_number(summary['errors'])} lỗi, "
                f"{vn_number(summary['warnings'])} cảnh báo.")
     for rule, n in summary["by_rule"].items():
-        typer.echo(f"  {rule} {RULES[rule][1]}: {vn_number(n)}")
+        title = shipped_rules().get(rule, ("", ""))[1]
+        typer.echo(f"  {rule} {title}: {vn_number(n)}" if title else f"  {rule}: {vn_number(n)}")
     html = summary["report"].get("html")
     if html:
         typer.echo(f"Báo cáo: {html}")

@@ -17,7 +17,7 @@ from datetime import timedelta
 from pathlib import Path
 
 from pipelines.base.processes import wait_healthy
-from pipelines.settings import env_value, set_defaults
+from pipelines.settings import env_value, get_settings, set_defaults
 from pipelines.service.schedules import Job, OnChange, load_schedules
 from pipelines.service.server import CLIENT_ENV_DEFAULTS, DEFAULT_HOME, SERVER_URL, is_loopback, run_server
 
@@ -58,7 +58,7 @@ def deployments(settings_path: Path | str | None = None) -> list:
 
     from pipelines.flows import period_report, scheduled_report, validate_arrivals
 
-    cfg = load_schedules(settings_path)
+    cfg = load_schedules(settings_path or get_settings().schedules_path)
     folders, tz = cfg.folders(), cfg.timezone
     common = dict(entrypoint_type=EntrypointType.MODULE_PATH)
     out = [
@@ -143,7 +143,7 @@ def main(argv: list[str] | None = None) -> int:
             return 2
         return run_server(args.home, args.host, args.port, args.timeout)
     try:
-        load_schedules(args.schedules)
+        load_schedules(args.schedules or get_settings().schedules_path)
     except (OSError, ValueError) as exc:
         print(f"Lỗi: không đọc được tệp lịch chạy: {exc}", file=sys.stderr)
         return 2

@@ -21,12 +21,16 @@ import pandas as pd
 import pandera.pandas as pa
 from pandera.typing import Series
 
+from schemas.catalogue import Catalogue, Relation
 
-def _without_dask_types() -> None:
-    """Keep pandera from importing `dask.dataframe` (about 0.8 s) when it first builds a
-    schema: it does so to learn dask's frame types whenever dask is installed (it is, for
-    the Dask task runner), and these models only ever see pandas frames. Done only if
-    nothing has imported dask.dataframe already (then pandera gets the real module)."""
+
+def pandas_only() -> None:
+    """Keep pandera from importing `dask.dataframe` (about 0.2-0.8 s) when it first
+    validates: it does so to learn dask's frame types whenever dask is installed (it is,
+    for the Dask task runner), and these models only ever see pandas frames. Called by
+    `PandasModel.to_schema` (so before any of this module's schemas is used, never at
+    import); done only if nothing has imported dask.dataframe already (then pandera gets
+    the real module)."""
     name = "pandera.typing.dask"
     if name not in sys.modules and "dask.dataframe" not in sys.modules:
         stub = types.ModuleType(name, "pandas-only stand-in (schemas.models)")
@@ -34,9 +38,14 @@ def _without_dask_types() -> None:
         sys.modules[name] = stub
 
 
-_without_dask_types()
+class PandasModel(pa.DataFrameModel):
+    """A model of pandas frames only (see `pandas_only`)."""
 
-from schemas.catalogue import Catalogue, Relation
+    @classmethod
+    def to_schema(cls) -> pa.DataFrameSchema:
+        pandas_only()
+        return super().to_schema()
+
 
 YEAR_MIN, YEAR_MAX = 1990, 2100
 ROW, UNIT = "row", "unit_code"
@@ -73,7 +82,7 @@ def _two_decimals(series: pd.Series) -> pd.Series:
     return (scaled - scaled.round()).abs() < 1e-6
 
 
-class CellsModel(pa.DataFrameModel):
+class CellsModel(PandasModel):
     """Stage 1: one row per data cell. `value` is the cell as a number (NaN: blank or not a
     number); the typed columns hold it again under its indicator's type (NaN elsewhere), so
     each type's checks are plain column checks; `required` marks cells that must be filled."""
@@ -119,19 +128,19 @@ def _relation_check(rel: Relation):
 
 
 @lru_cache(maxsize=8)
-def relations_model(catalogue: Catalogue) -> type[pa.DataFrameModel]:
+def relations_model(catalogue: Catalogue) -> type[PandasModel]:
     """All of a workbook's accepted-so-far values, one row per unit, wide."""
     attrs: dict = {"__annotations__": {UNIT: Series[str]}, UNIT: pa.Field()}
     for i, rel in enumerate(catalogue.relations):
         attrs[f"relation_{i}"] = _relation_check(rel)
     attrs["Config"] = type("Config", (), {"strict": False, "coerce": False})
-    return type("Relations", (pa.DataFrameModel,), attrs)
+    return type("Relations", (PandasModel,), attrs)
 
 
 # --------------------------------------------------------------------------- outputs
 
 
-class AggregatesModel(pa.DataFrameModel):
+class AggregatesModel(PandasModel):
     period: Series[str]
     level: Series[str] = pa.Field(isin=["unit", "district", "city"])
     org_unit_code: Series[str]
@@ -146,7 +155,7 @@ class AggregatesModel(pa.DataFrameModel):
         unique = ["period", "level", "org_unit_code", "indicator"]
 
 
-class SubmissionsModel(pa.DataFrameModel):
+class SubmissionsModel(PandasModel):
     file: Series[str] = pa.Field(unique=True)
     sha256: Series[str] = pa.Field(str_matches=r"^([0-9a-f]{64})?$")  # empty: file not readable
     district_code: Series[str]
@@ -161,7 +170,7 @@ class SubmissionsModel(pa.DataFrameModel):
         coerce = True
 
 
-class FindingsModel(pa.DataFrameModel):
+class FindingsModel(PandasModel):
     file: Series[str]
     district_code: Series[str]
     sheet: Series[str]
@@ -179,7 +188,7 @@ class FindingsModel(pa.DataFrameModel):
 # --------------------------------------------------------------------------- targets
 
 
-class TargetsModel(pa.DataFrameModel):
+class TargetsModel(PandasModel):
     """The optional targets file: a yearly target per (org unit, indicator)."""
 
     year: Series[int] = pa.Field(ge=2016, le=2030)

@@ -282,6 +282,40 @@ def test_no_copy_of_a_file_changed_since_its_check(tmp_path, catalogue, registry
     assert annotate_copy(source, tmp_path / "bomb.xlsx", changed, "rejected") is None
 
 
+def test_checked_content_is_read_once_and_not_guarded_again(tmp_path, catalogue, registry,
+                                                             monkeypatch):
+    """One read of a workbook: the check opens the file once (its private copy is hashed,
+    guarded and parsed); the marked copy of that same content is not guarded again, while
+    a copy asked for with no checked content is."""
+    import pathlib
+
+    from pipelines.read import guard as guard_module
+
+    source = write_clean(tmp_path / "Cát Hải.xlsx", D, P)
+    opened, real_open = [], pathlib.Path.open
+
+    def counting_open(self, *args, **kwargs):
+        if self == source:
+            opened.append(self)
+        return real_open(self, *args, **kwargs)
+
+    monkeypatch.setattr(pathlib.Path, "open", counting_open)
+    result = check(source, catalogue, registry)
+    assert len(opened) == 1 and result.sha256
+    guarded, real_guard = [], guard_module.guard
+
+    def counting_guard(path, **limits):
+        guarded.append(path)
+        return real_guard(path, **limits)
+
+    monkeypatch.setattr(guard_module, "guard", counting_guard)
+    assert annotate_copy(source, tmp_path / "a.xlsx", result, result.status) == tmp_path / "a.xlsx"
+    assert guarded == []
+    unchecked = WorkbookResult(file=result.file, sha256="", mtime=0, findings=result.findings)
+    assert annotate_copy(source, tmp_path / "b.xlsx", unchecked, "rejected") == tmp_path / "b.xlsx"
+    assert len(guarded) == 1
+
+
 def test_summary_escapes_file_name():
     name = "<script>alert(1)</script>.xlsx"
     r = WorkbookResult(file=name, sha256="", mtime=0, district_code=D,

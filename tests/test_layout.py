@@ -139,3 +139,23 @@ def test_the_walk_sees_imports_inside_functions(tmp_path):
     path.write_text("def f():\n    from pipelines.report import render\n")
     known = {"pipelines.report.render": Path("x"), "pipelines.report": Path("y")}
     assert imports_of(path, known) == {"pipelines.report", "pipelines.report.render"}
+
+
+def test_importing_the_schemas_changes_no_global_state():
+    """Nothing runs at import time: importing every schema module leaves `sys.modules`
+    with no stand-in; the pandas-only stand-in for pandera's dask types is put in place when
+    a model is first used (`PandasModel.to_schema`), and pandera then imports no dask."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, pandas as pd\n"
+        "import schemas.models, schemas.catalogue, schemas.units, schemas.presentation\n"
+        "assert 'pandera.typing.dask' not in sys.modules, 'stand-in installed at import'\n"
+        "from schemas.models import FindingsModel\n"
+        "FindingsModel.validate(pd.DataFrame(columns=list(FindingsModel.to_schema().columns)))\n"
+        "assert 'dask.dataframe' not in sys.modules, 'pandera imported dask'\n"
+        "print('ok')\n")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          cwd=ROOT, timeout=120)
+    assert done.stdout.strip() == "ok", done.stderr[-2000:]

@@ -244,12 +244,12 @@ def test_unforeseen_failure_costs_one_finding(clean, monkeypatch):
 
 
 def test_file_that_cannot_be_opened(clean, monkeypatch):
-    from pipelines.check import checker as validate
+    from pipelines.read import workbook
 
-    def denied(path):
+    def denied(path, to, max_file_mb):
         raise PermissionError(13, "Permission denied")
 
-    monkeypatch.setattr(validate, "sha256_of", denied)
+    monkeypatch.setattr(workbook, "private_copy", denied)
     result = check(clean)
     assert found(result) == {("R18", "", "")} and result.sha256 == ""
     assert "Permission denied" in result.findings[0].message

@@ -35,7 +35,6 @@ from pipelines.read.limits import Limits
 from pipelines.base.text import vn_number
 from schemas.catalogue import Catalogue
 from schemas.checks import Checks, load_checks
-from schemas.models import ROW, UNIT
 from schemas.periods import Period, PeriodError, parse_period
 from schemas.units import Registry
 
@@ -124,21 +123,28 @@ def _read(path: Path, name: str, catalogue: Catalogue, registry: Registry,
           expected_period: Period | None, limits: Limits) -> "WorkbookResult | _Book":
     """Read one workbook and run the rules that need only it; a `_Book` still waits for
     the batch rules, a `WorkbookResult` is final (unreadable, or no period or district)."""
-    try:
-        result = WorkbookResult(file=name, sha256=sha256_of(path), mtime=path.stat().st_mtime)
-    except OSError as exc:
-        result = WorkbookResult(file=name, sha256="", mtime=0.0)
-        return _unreadable(result, f"không mở được tệp ({exc.strerror or exc})")
-    try:
+    result = WorkbookResult(file=name, sha256="", mtime=0.0)
+    try:  # the file is read once: its private copy is hashed, guarded and parsed
+        result.mtime = path.stat().st_mtime
         book = open_workbook(path, max_file_mb=limits.max_file_mb, max_rows=limits.max_rows,
                              max_unpacked_mb=limits.max_unpacked_mb)
-        result.sha256 = book.sha256  # what was checked, if the file changed since it was hashed
+        result.sha256 = book.sha256  # what was checked, if the file changed since it was listed
         return _read_book(book, result, Where(name, ""), catalogue, registry, expected_period)
+    except OSError as exc:
+        return _unreadable(result, f"không mở được tệp ({exc.strerror or exc})")
     except UnreadableWorkbook as exc:
+        result.sha256 = exc.sha256 or _sha256_or_blank(path)  # refused before it was read whole
         return _unreadable(result, str(exc))
     except Exception as exc:  # a file no rule foresaw must cost one finding, not the run
         log.exception("unexpected failure checking %s", path)
         return _unreadable(result, f"nội dung bất thường, không xử lý được ({type(exc).__name__})")
+
+
+def _sha256_or_blank(path: Path) -> str:
+    try:
+        return sha256_of(path)
+    except OSError:
+        return ""
 
 
 def _unreadable(result: WorkbookResult, why: str) -> WorkbookResult:
@@ -220,7 +226,7 @@ def _read_book(book, result: WorkbookResult, where: Where, catalogue: Catalogue,
         values, parse_findings = rules.parse_values(table, sheet, resolved, here)
         check = rules.SheetCheck(sheet, here, values, frozenset(table.missing),
                                  found_here + unit_findings + parse_findings)
-        sheet_result = SheetResult(sheet.key, name, ACCEPTED, None, values.cells)
+        sheet_result = SheetResult(sheet.key, name, ACCEPTED, values.cells)
         result.sheets[sheet.key] = sheet_result
         out.sheets.append(_Sheet(check, sheet_result, resolved, table))
     return out
@@ -243,8 +249,7 @@ def _batch_rules(books: list[_Book], catalogue: Catalogue, checks: Checks) -> No
             found += rules.cost_findings(values, sheet, here, checks.cost)
             book.result.findings += found
             keep = np.isin(values.rows, list(s.resolved))
-            s.result.frame = values.frame[keep]
-            units = values.frame[UNIT].to_numpy(dtype=object)[keep]
+            units = values.units[keep]
             rows = values.rows[keep].tolist()
             data = np.column_stack([values.array(c) for c in sheet.codes])[keep] if len(
                 sheet.codes) else np.empty((0, 0))

@@ -104,10 +104,17 @@ def add_history(results: list[WorkbookResult], per: Period, programme: Programme
     record (`on_record`, every accepted value: `record.read_values`; None: no record) and the
     period's peers, the counted workbooks of `among` (default: `results` themselves)."""
     group = results if among is None else among
+    peers = history.peer_values(counted_results(group, decide_statuses(group)))
+    return _add_history(results, per, programme, on_record, peers)
+
+
+def _add_history(results: list[WorkbookResult], per: Period, programme: Programme,
+                 on_record: pd.DataFrame | None, peers: pd.DataFrame) -> list[WorkbookResult]:
+    """R14-R16 added to `results` against the record's earlier periods and `peers`."""
     context = history.Context.empty(per, history.unit_types(programme.registry, per))
     if on_record is not None:
         context.earlier = history.earlier_values(on_record, per)
-    context.peers = history.peer_values(counted_results(group, decide_statuses(group)))
+    context.peers = peers
     history.add_history_findings(results, context, programme.catalogue, programme.checks)
     return results
 
@@ -171,16 +178,12 @@ def check_one(path: Path, record_path: Path | None, *, programme: Programme | No
     if not result.period or not result.district_code:
         return result
     per = parse_period(result.period)
-    context = history.Context.empty(per, history.unit_types(programme.registry, per))
-    context.peers = history.peer_values([result])
+    on_record, peers = None, history.peer_values([result])
     if record_path is not None and Path(record_path).exists():
         from pipelines.record import db as record  # duckdb: only when there is a record to read
 
         on_record = record.read_values(Path(record_path), wait=wait)
-        context.earlier = history.earlier_values(on_record, per)
         same = on_record[(on_record["period"] == str(per))
                          & (on_record["district_code"] != result.district_code)]
-        context.peers = pd.concat([same[history.PEER_COLUMNS], context.peers],
-                                  ignore_index=True)
-    history.add_history_findings([result], context, programme.catalogue, programme.checks)
-    return result
+        peers = pd.concat([same[history.PEER_COLUMNS], peers], ignore_index=True)
+    return _add_history([result], per, programme, on_record, peers)[0]

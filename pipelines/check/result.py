@@ -10,7 +10,6 @@ import numpy as np
 import pandas as pd
 
 from pipelines.check.findings import Finding
-from schemas.models import ROW, UNIT
 
 ACCEPTED, PARTIAL, REJECTED = "accepted", "partial", "rejected"
 SHEET_ABSENT = "absent"  # the district has no unit for the sheet and sent no rows: not counted
@@ -23,8 +22,7 @@ class SheetResult:
     key: str
     name: str  # as named in the file; the form's name when the sheet is missing
     status: str  # accepted | rejected | absent
-    frame: pd.DataFrame | None = None  # row, unit_code, one float column per indicator
-    cells: dict[tuple[int, str], str] = field(default_factory=dict)
+    cells: dict[tuple[int, str], str] = field(default_factory=dict)  # (row, code) -> address
 
 
 @dataclass
@@ -50,25 +48,11 @@ class WorkbookResult:
         return sum(not f.is_error for f in self.findings)
 
     def values(self) -> pd.DataFrame:
-        """Accepted sheets' values, long: sheet, unit_code, indicator, value (NaN = blank), cell.
-
-        Computed once: call it after the sheet statuses are decided (`check_workbook` does)."""
-        if self._values is None:
-            self._values = self._long_values()
-        return self._values
-
-    def _long_values(self) -> pd.DataFrame:
-        """From the accepted sheets' frames (a check attaches these values to its result
-        already; this is for a result made otherwise)."""
-        parts = []
-        for s in self.sheets.values():
-            if s.status != ACCEPTED or s.frame is None or s.frame.empty:
-                continue
-            names = [c for c in s.frame.columns if c not in (ROW, UNIT)]
-            parts.append(long_values(s.key, s.frame[UNIT].to_numpy(dtype=object),
-                                     s.frame.index.tolist(), names,
-                                     s.frame[names].to_numpy(dtype="float64"), s.cells))
-        return concat_values(parts)
+        """Accepted sheets' values, long: sheet, unit_code, indicator, value (NaN = blank),
+        cell. The one copy of the numbers a result keeps (sent from a worker and cached
+        with it), attached by the check once the sheet statuses are decided; none for a
+        result made otherwise."""
+        return self._values if self._values is not None else concat_values([])
 
 
 def long_values(sheet: str, units, rows: list[int], codes: list[str], data: np.ndarray,

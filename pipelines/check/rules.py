@@ -21,7 +21,7 @@ from schemas.names import ascii_fold
 from pipelines.read.values import parse_cell
 from schemas.catalogue import Catalogue, Sheet
 from schemas.checks import CostPerHouse
-from schemas.models import ROW, TYPES, UNIT, CellsModel, check_rule, relations_model
+from schemas.models import TYPES, UNIT, CellsModel, check_rule, relations_model
 from schemas.periods import Period
 from schemas.units import DISTRICT_PREFIXES, Unit, normalise_code, split_prefix
 
@@ -138,12 +138,12 @@ def _types_text(sheet: Sheet) -> str:
 
 @dataclass
 class SheetValues:
-    """One sheet's rows as numbers: `frame` (index = 0-based row) and each value's address;
-    `data` holds the frame's indicator columns again as one numpy array (rows x `codes`),
-    for the rules' arithmetic: a pandas column access costs as much as the arithmetic itself
-    on a 15-row sheet. `set_invalid` keeps the two the same."""
+    """One sheet's rows as numbers, held once: `data` (rows x `codes`, one numpy array: a
+    pandas column access costs as much as the rules' arithmetic on a 15-row sheet), the
+    0-based row and the unit of each line, and each value's address."""
 
-    frame: pd.DataFrame
+    rows: np.ndarray  # the 0-based row of each line (int64)
+    units: np.ndarray  # the unit code of each line ("" when unresolved; object)
     cells: dict[tuple[int, str], str]  # (row, code) -> address
     raw: dict[tuple[int, str], object]  # (row, code) -> the cell's value as typed
     data: np.ndarray = field(repr=False)
@@ -155,9 +155,8 @@ class SheetValues:
         return {code for _, code in self.invalid}
 
     @property
-    def rows(self) -> np.ndarray:
-        """The 0-based row of each line of `frame`."""
-        return self.frame.index.to_numpy()
+    def empty(self) -> bool:
+        return len(self.rows) == 0
 
     def array(self, code: str) -> np.ndarray:
         """One indicator's column."""
@@ -165,7 +164,6 @@ class SheetValues:
 
     def set_invalid(self, row: int, code: str) -> None:
         """Mark a cell as in error: NaN from now on, for every later rule."""
-        self.frame.at[row, code] = float("nan")
         self.data[np.flatnonzero(self.rows == row), self.codes.index(code)] = np.nan
         self.invalid.add((row, code))
 
@@ -197,12 +195,9 @@ def parse_values(table: Table, sheet: Sheet, resolved: dict[int, Unit], where: W
             elif parsed.value is not None:
                 data[i, column[code]] = parsed.value
     index = [rec.row for rec in table.rows]
-    columns = {ROW: np.array([r + 1 for r in index], dtype="int64"),
-               UNIT: np.array([resolved[r].code if r in resolved else "" for r in index],
-                              dtype=object)}
-    columns.update(zip(sheet.codes, data.T))
-    frame = pd.DataFrame(columns, index=pd.Index(index, dtype="int64"))
-    return SheetValues(frame, cells, raws, data, tuple(sheet.codes), invalid), out
+    rows = np.array(index, dtype="int64")
+    units = np.array([resolved[r].code if r in resolved else "" for r in index], dtype=object)
+    return SheetValues(rows, units, cells, raws, data, tuple(sheet.codes), invalid), out
 
 
 @dataclass
@@ -222,14 +217,13 @@ def cells_frame(batch: list[SheetCheck]) -> tuple[pd.DataFrame, np.ndarray, np.n
     A missing column is one finding of its own, not one per row: its cells are left out."""
     values, owners, rows, codes, types, required = [], [], [], [], [], []
     for k, sc in enumerate(batch):
-        frame = sc.values.frame
         present = [i for i in sc.sheet.indicators if i.code not in sc.missing]
-        if frame.empty or not present:
+        if sc.values.empty or not present:
             continue
-        n, m = len(frame), len(present)
+        n, m = len(sc.values.rows), len(present)
         values.append(np.column_stack([sc.values.array(i.code) for i in present]).ravel())
         owners.append(np.full(n * m, k))
-        rows.append(np.repeat(frame.index.to_numpy(), m))
+        rows.append(np.repeat(sc.values.rows, m))
         codes.append(np.tile(np.array([i.code for i in present], dtype=object), n))
         types.append(np.tile(np.array([i.type for i in present], dtype=object), n))
         required.append(np.tile(np.array([i.required for i in present]), n))
@@ -246,7 +240,7 @@ def schema_findings(batch: list[SheetCheck]) -> None:
     """R01/R02 from `CellsModel`, for every sheet of the batch in one lazy validation (every
     failure, not the first); each sheet's findings are appended to its `findings`.
 
-    One finding per cell. Cells at fault are set to NaN in the sheet's frame and marked
+    One finding per cell. Cells at fault are set to NaN in the sheet's values and marked
     invalid, so that no later rule (relations, totals) reasons from a value already known
     to be wrong; a cell the reader already found to be no number is not reported again.
     """
@@ -304,7 +298,7 @@ def recognition_findings(values: SheetValues, sheet: Sheet, where: Where) -> lis
     out: list[Finding] = []
     flags = [i.code for i in sheet.indicators if i.type == "flag"]
     years = [i.code for i in sheet.indicators if i.type == "year"]
-    if not flags or not years or values.frame.empty:
+    if not flags or not years or values.empty:
         return out
     year = years[0]
     rows = values.rows

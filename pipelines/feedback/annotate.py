@@ -7,7 +7,6 @@ is only read; the copy is always `.xlsx` (macros are dropped) and written atomic
 """
 from __future__ import annotations
 
-import io
 import logging
 import math
 from copy import copy
@@ -23,7 +22,7 @@ from openpyxl.utils.cell import coordinate_to_tuple
 from openpyxl.worksheet.hyperlink import Hyperlink
 
 from pipelines.base.atomic import atomic_path
-from pipelines.check.findings import ERROR, RULES, WARNING, Finding
+from pipelines.check.findings import ERROR, WARNING, Finding, rule_title
 from pipelines.base.text import vn_number
 from schemas.names import fold
 from pipelines.base.xlsx import set_text
@@ -66,10 +65,6 @@ def valid_cell(addr: str) -> bool:
     except (ValueError, TypeError, AttributeError):
         return False
     return 1 <= row <= 1_048_576 and 1 <= col <= 16_384
-
-
-def rule_title(rule: str) -> str:
-    return f"{rule} – {RULES[rule][1]}" if rule in RULES else rule
 
 
 def comment_text(findings: list[Finding]) -> str:
@@ -119,13 +114,15 @@ def annotate_copy(source: Path, dest: Path, result: "WorkbookResult", status: st
 
 def _load(source: Path, limits: Limits, checked_sha: str = ""
           ) -> tuple[openpyxl.Workbook, list[str]] | None:
-    """The workbook to mark, read from a private copy that passed the same guard as the
-    check (`pipelines/read/guard.py`), and only if it is still the content that was checked
-    (`checked_sha`): a file replaced since its check is not marked with another's findings,
-    and openpyxl or calamine never parse what the guard has not seen."""
+    """The workbook to mark, read from a private copy, and only if it is still the content
+    that was checked (`checked_sha`): a file replaced since its check is not marked with
+    another's findings. That content passed the guard when it was checked
+    (`pipelines/read/guard.py`), so it is not guarded again; a copy asked for with no
+    checked content (`checked_sha` blank) is. openpyxl or calamine never parse what the
+    guard has not seen."""
     import tempfile
 
-    from pipelines.read.guard import UnreadableWorkbook, guard
+    from pipelines.read.guard import UnreadableWorkbook, guard, kind_of
     from pipelines.read.workbook import private_copy
     try:
         with tempfile.TemporaryDirectory(prefix="thongke-mark-") as tmp:
@@ -133,11 +130,16 @@ def _load(source: Path, limits: Limits, checked_sha: str = ""
             if checked_sha and sha256 != checked_sha:
                 log.warning("%s changed since it was checked: no marked copy", source)
                 return None
-            kind = guard(private, max_file_mb=limits.max_file_mb, max_rows=limits.max_rows,
-                         max_unpacked_mb=limits.max_unpacked_mb)
+            kind = ""
+            if checked_sha:
+                with private.open("rb") as f:
+                    kind = kind_of(f.read(8))
+            if not kind:
+                kind = guard(private, max_file_mb=limits.max_file_mb, max_rows=limits.max_rows,
+                             max_unpacked_mb=limits.max_unpacked_mb)
             if kind == "xlsx":  # xlsx, xlsm: macros are dropped (keep_vba=False)
-                wb = openpyxl.load_workbook(io.BytesIO(private.read_bytes()), keep_vba=False,
-                                            rich_text=True)
+                wb = openpyxl.load_workbook(private.rename(private.with_suffix(".xlsx")),
+                                            keep_vba=False, rich_text=True)
                 wb.template = False
                 return wb, [COPY_NOTE]
             return _from_values(private.rename(private.with_suffix(".xls"))), [XLS_NOTE]

@@ -16,7 +16,8 @@ from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from pipelines.feedback.annotate import annotate_copy, period_label, rule_title
+from pipelines.check.findings import rule_title
+from pipelines.feedback.annotate import annotate_copy, period_label
 from pipelines.base.atomic import write_text
 from pipelines.check.findings import Finding
 from pipelines.base.text import vn_number

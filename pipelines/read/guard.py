@@ -63,16 +63,24 @@ def guard(path: Path, *, max_file_mb: float = 50.0, max_rows: int = 20_000,
         raise UnreadableWorkbook(f"tệp quá lớn ({vn_flexible(size / 1048576, 1)} MB, giới hạn "
                                  f"{vn_flexible(max_file_mb, 1)} MB)")
     with path.open("rb") as f:
-        magic = f.read(8)
-        if magic.startswith(b"PK"):
+        found = kind_of(f.read(8))
+        if found == "xlsx":
             _guard_zip(f, size, max_rows, int(max_unpacked_mb * 1024 * 1024))
-            return "xlsx"
-        if magic == _OLE:
+        elif found == "xls":
             from pipelines.read.ole import guard_ole
 
             guard_ole(f, size, max_rows)
-            return "xls"
-    raise UnreadableWorkbook("không phải tệp bảng tính Excel (.xlsx, .xlsm, .xls)")
+        else:
+            raise UnreadableWorkbook("không phải tệp bảng tính Excel (.xlsx, .xlsm, .xls)")
+    return found
+
+
+def kind_of(magic: bytes) -> str:
+    """`xlsx`, `xls` or "" from a file's first 8 bytes: its kind, not its safety (a
+    file whose content already passed `guard` is known by its kind alone)."""
+    if magic.startswith(b"PK"):
+        return "xlsx"
+    return "xls" if magic == _OLE else ""
 
 
 _BAD_ZIP = "tệp nén hỏng, không phải bảng tính Excel hợp lệ"

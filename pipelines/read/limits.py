@@ -13,7 +13,12 @@ MAX_CELLS = 2_000_000  # cells of one sheet counted from A1 (rows x columns): th
 
 
 class UnreadableWorkbook(Exception):
-    """The file cannot be read as a workbook (rule R18); the message is Vietnamese."""
+    """The file cannot be read as a workbook (rule R18); the message is Vietnamese.
+
+    `sha256`: of the content refused, when it was read whole before it was refused
+    (`open_workbook` sets it), so that a refused file is not read again to be hashed."""
+
+    sha256: str = ""
 
 
 def too_large(what: str, rows: int, cols: int, max_rows: int) -> "UnreadableWorkbook":

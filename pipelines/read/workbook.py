@@ -106,26 +106,38 @@ def open_workbook(path: Path, *, max_file_mb: float = 50.0, max_rows: int = 20_0
     `workbook.xls` for an OLE file: calamine picks its reader by the extension (and tries
     every reader when it knows none), so no other reader (xlsb, ods) parses what `guard`
     checked, and the name the file came with does not matter (FORM.md 1)."""
-    from python_calamine import CalamineWorkbook
-
     path = Path(path)
     with tempfile.TemporaryDirectory(prefix="thongke-read-", ignore_cleanup_errors=True) as tmp:
         copy, sha256 = private_copy(path, Path(tmp) / "workbook", max_file_mb)
-        kind = guard(copy, max_file_mb=max_file_mb, max_rows=max_rows,
-                     max_unpacked_mb=max_unpacked_mb)
-        copy = copy.rename(copy.with_suffix(".xlsx" if kind == "xlsx" else ".xls"))
-        try:  # calamine keeps the file open: its sheets are read later, from the open file
-            book = CalamineWorkbook.from_path(str(copy))
-            names = list(book.sheet_names)
-        except BaseException as exc:  # calamine raises several error types
-            if not isinstance(exc, Exception) and not _is_panic(exc):
-                raise
-            log.info("calamine could not open %s: %s", path, exc)
-            if type(exc).__name__ == "PasswordError":
-                raise UnreadableWorkbook("tệp được đặt mật khẩu (mã hóa)") from exc
-            raise UnreadableWorkbook("không mở được bảng tính (tệp hỏng hoặc không đúng định "
-                                     "dạng Excel)") from exc
+        try:
+            book = _open_checked(copy, path, max_file_mb, max_rows, max_unpacked_mb)
+        except UnreadableWorkbook as exc:
+            exc.sha256 = sha256
+            raise
+        names = list(book.sheet_names)
     return Workbook(path=path, sheet_names=names, _book=book, max_rows=max_rows, sha256=sha256)
+
+
+def _open_checked(copy: Path, path: Path, max_file_mb: float, max_rows: int,
+                  max_unpacked_mb: float):
+    """The private copy, guarded, then opened by calamine under the name of its kind."""
+    from python_calamine import CalamineWorkbook
+
+    kind = guard(copy, max_file_mb=max_file_mb, max_rows=max_rows,
+                 max_unpacked_mb=max_unpacked_mb)
+    copy = copy.rename(copy.with_suffix(".xlsx" if kind == "xlsx" else ".xls"))
+    try:  # calamine keeps the file open: its sheets are read later, from the open file
+        book = CalamineWorkbook.from_path(str(copy))
+        book.sheet_names  # noqa: B018  (a broken file fails here, not later)
+        return book
+    except BaseException as exc:  # calamine raises several error types
+        if not isinstance(exc, Exception) and not _is_panic(exc):
+            raise
+        log.info("calamine could not open %s: %s", path, exc)
+        if type(exc).__name__ == "PasswordError":
+            raise UnreadableWorkbook("tệp được đặt mật khẩu (mã hóa)") from exc
+        raise UnreadableWorkbook("không mở được bảng tính (tệp hỏng hoặc không đúng định "
+                                 "dạng Excel)") from exc
 
 
 def private_copy(path: Path, to: Path, max_file_mb: float) -> tuple[Path, str]:

@@ -48,19 +48,10 @@ class Schedules:
                 if v}
 
 
-def schedules_path(path: Path | str | None = None) -> Path:
-    """The schedules file: `path`, else the settings' (`THONGKE_SCHEDULES`), else the
-    shipped one."""
-    if path:
-        return Path(path)
-    from pipelines.settings import get_settings
-
-    return get_settings().schedules_path
-
-
-def load_schedules(path: Path | str | None = None) -> Schedules:
-    """Read and check the schedules file (unknown keys, bad crons and time zones are errors)."""
-    path = schedules_path(path)
+def load_schedules(path: Path | str) -> Schedules:
+    """Read and check the schedules file at `path` (the settings' `schedules_path`): unknown
+    keys, bad crons and time zones are errors."""
+    path = Path(path)
     with open(path, "rb") as fh:
         return parse_schedules(tomllib.load(fh), str(path))
 
