@@ -26,6 +26,7 @@ from pathlib import Path
 
 from schemas.names import ascii_fold, fold
 from schemas.periods import Period
+from schemas.successions import Succession, carried, load_successions, successor
 
 DATA_DIR = Path(__file__).resolve().parent / "data"
 CITY_CODE = "31"  # Hải Phòng: the default registry's top level
@@ -104,8 +105,10 @@ class Registry:
 
     def __init__(self, units: list[Unit], districts: list[District],
                  top: tuple[str, str, str] = (CITY_CODE, CITY_NAME, CITY_LABEL),
-                 source: Path | None = None, provinces: dict[str, str] | None = None):
+                 source: Path | None = None, provinces: dict[str, str] | None = None,
+                 successions: tuple[Succession, ...] = ()):
         self._units = units
+        self.successions = successions  # what became of the units that left the list
         self.source = source  # another units file (national scale); None: Hải Phòng's own
         self.provinces = provinces or {}  # district code -> its province's name
         self._districts = districts
@@ -136,6 +139,19 @@ class Registry:
 
     def all_units(self, period: Period) -> list[Unit]:
         return list(self._on(period.end)[3])
+
+    def carried(self, since: Period, to: Period) -> dict[str, list[tuple[str, float]]]:
+        """Unit code in `to` -> [(unit code in `since`, share)] for the units whose values
+        are summed on `to`'s boundaries (predecessors into successors); only units whose
+        list changed between the two periods' last days."""
+        existing = frozenset(u.code for u in self.all_units(since))
+        return carried(self.successions, since.end, to.end, existing)
+
+    def successor(self, code: str, period: Period) -> Succession | None:
+        """The change that ended unit `code` by the end of `period` (not a rename or move)."""
+        if any(u.code == code for u in self.all_units(period)):
+            return None
+        return successor(self.successions, code, period.end)
 
     def find_district(self, code: object, name: object, period: Period) -> District | None:
         """By code; if the code is missing or unknown, by a name that names exactly one."""
@@ -216,4 +232,5 @@ def _load(source: Path) -> Registry:
     else:
         top = (COUNTRY_CODE, COUNTRY_NAME, COUNTRY_LABEL)
     return Registry(units, list(districts.values()), top,
-                    source=source if source.is_file() else None, provinces=district_provinces)
+                    source=source if source.is_file() else None, provinces=district_provinces,
+                    successions=() if source.is_file() else load_successions(data_dir))

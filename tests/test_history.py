@@ -254,3 +254,33 @@ def test_r15_names_the_periods_a_flow_is_compared_with(catalogue):
                                 columns=history.HISTORY_COLUMNS)
     (f,) = _r15(20_000.0, half, "TT02", catalogue)
     assert "khác xa các kỳ 6 tháng đầu năm trước đây của chính đơn vị (trung vị 200)" in f.message
+
+
+# ------------------------------------------------------------ R14 across a succession
+
+
+@pytest.mark.parametrize("start, warned", [(59.0, False), (26.0, True), (58.0, True)])
+def test_r14_sums_what_an_absorber_absorbed(catalogue, registry, start, warned):
+    """Xã Quyết Tiến (11770) absorbed Xã Tiên Tiến (11767) on 1 Feb 2020: its households at
+    the start of 2020 are its own end of 2019 plus Tiên Tiến's (26 + 33 = 59), which is
+    right, not a mismatch; anything else is compared with that sum, and the message says so."""
+    per = parse_period("2020-H1")
+    ctx = history.Context.of(per, registry)
+    ctx.earlier = pd.DataFrame([("2019", "11770", "GN06", 26.0), ("2019", "11767", "GN06", 33.0),
+                                ("2019", "11773", "GN06", 40.0)], columns=history.HISTORY_COLUMNS)
+    result = _result([("11770", "GN02", start), ("11773", "GN02", 40.0)], district="315")
+    result.period = str(per)
+    found = [f for f in history.history_findings(result, ctx, catalogue, load_checks())
+             if f.rule == "R14"]
+    assert len(found) == int(warned)
+    if warned:
+        assert "là 59 (cộng Xã Quyết Tiến và Xã Tiên Tiến" in found[0].message
+
+
+def test_r14_is_silent_when_a_predecessor_is_not_on_record(catalogue, registry):
+    per = parse_period("2020-H1")
+    ctx = history.Context.of(per, registry)
+    ctx.earlier = pd.DataFrame([("2019", "11770", "GN06", 26.0)], columns=history.HISTORY_COLUMNS)
+    result = _result([("11770", "GN02", 59.0)], district="315")
+    assert [f for f in history.history_findings(result, ctx, catalogue, load_checks())
+            if f.rule == "R14"] == []

@@ -25,7 +25,7 @@ flagged both ways.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -53,11 +53,24 @@ class Context:
     earlier: pd.DataFrame  # HISTORY_COLUMNS: accepted values of earlier periods on record
     peers: pd.DataFrame  # PEER_COLUMNS: the period's accepted values, every district
     unit_types: dict[str, str]  # unit code -> type, for the peer groups
+    # unit code -> [(code last year, share)]: the units whose end of last year R14 sums
+    # (a unit that absorbed others starts the year with their households too)
+    carried: dict[str, list[tuple[str, float]]] = field(default_factory=dict)
+    names: dict[str, str] = field(default_factory=dict)  # last year's unit code -> its name
 
     @classmethod
     def empty(cls, period: Period, unit_types: dict[str, str]) -> "Context":
         return cls(period, pd.DataFrame(columns=HISTORY_COLUMNS),
                    pd.DataFrame(columns=PEER_COLUMNS), unit_types)
+
+    @classmethod
+    def of(cls, period: Period, registry: Registry) -> "Context":
+        """An empty context with the period's unit types and last year's successions."""
+        before = period.previous_year
+        return cls(period, pd.DataFrame(columns=HISTORY_COLUMNS),
+                   pd.DataFrame(columns=PEER_COLUMNS), unit_types(registry, period),
+                   registry.carried(before, period),
+                   {u.code: u.name for u in registry.all_units(before)})
 
     def outlier_stats(self, catalogue: Catalogue, cfg: Outliers) -> tuple[pd.DataFrame, pd.DataFrame]:
         """(own history stats by unit and indicator, peer stats by unit type and indicator),
@@ -161,12 +174,24 @@ def _start_stock(values, context: Context, checks: Checks, at) -> None:
         return
     rows = values[values["indicator"] == start]
     for k, sheet, cell, value, unit in _rows(rows, "unit_code"):
-        prev = last.get((unit, end))
-        if prev is not None and abs(value - prev) > 0.005:
+        parts = context.carried.get(unit, [(unit, 1.0)])
+        known = [last.get((code, end)) for code, _ in parts]
+        if any(v is None for v in known):  # a predecessor not on record: nothing to compare
+            continue
+        prev = sum(v * share for v, (_, share) in zip(known, parts))
+        if abs(value - prev) > 0.005:
             at("R14", k, sheet, cell, value,
                f"{start} (đầu năm) là {vn_flexible(value)} nhưng {end} (cuối năm) trong báo cáo "
-               f"năm {before.year} là {vn_flexible(prev)}. Hai số phải bằng nhau; hãy kiểm tra "
-               "lại hoặc ghi rõ lý do.")
+               f"năm {before.year} là {vn_flexible(prev)}{_summed(context, unit, parts)}. Hai "
+               "số phải bằng nhau; hãy kiểm tra lại hoặc ghi rõ lý do.")
+
+
+def _summed(context: Context, unit: str, parts: list[tuple[str, float]]) -> str:
+    """What a unit's end of last year sums, when it absorbed others: ` (cộng của X và Y)`."""
+    if len(parts) == 1 and parts[0][0] == unit:
+        return ""
+    names = [context.names.get(code, code) for code, _ in parts]
+    return f" (cộng {', '.join(names[:-1])} và {names[-1]}, đơn vị đã nhập vào)"
 
 
 def _annual_below_h1(values, context: Context, catalogue: Catalogue, at) -> None:

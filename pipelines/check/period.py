@@ -111,7 +111,7 @@ def add_history(results: list[WorkbookResult], per: Period, programme: Programme
 def _add_history(results: list[WorkbookResult], per: Period, programme: Programme,
                  on_record: pd.DataFrame | None, peers: pd.DataFrame) -> list[WorkbookResult]:
     """R14-R16 added to `results` against the record's earlier periods and `peers`."""
-    context = history.Context.empty(per, history.unit_types(programme.registry, per))
+    context = history.Context.of(per, programme.registry)
     if on_record is not None:
         context.earlier = history.earlier_values(on_record, per)
     context.peers = peers
