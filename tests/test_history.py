@@ -284,3 +284,36 @@ def test_r14_is_silent_when_a_predecessor_is_not_on_record(catalogue, registry):
     result = _result([("11770", "GN02", 59.0)], district="315")
     assert [f for f in history.history_findings(result, ctx, catalogue, load_checks())
             if f.rule == "R14"] == []
+
+
+# ------------------------------------------------------------ R15 across a succession
+
+
+@pytest.mark.parametrize("on_boundaries, flagged", [(True, False), (False, True)])
+def test_r15_scores_an_absorber_against_what_it_is_made_of(catalogue, registry, on_boundaries,
+                                                           flagged):
+    """Phường Hải Sơn (11458, Ngọc Hải until 2020) absorbed Phường Vạn Sơn (11464) on 1 Feb
+    2020: its 6.000 households in 2020 are far above its own 1.000 before the merger, and
+    not above what it is made of today (1.000 + 5.000): its own history is read on the
+    period's boundaries (docs/decisions.md)."""
+    per = parse_period("2020")
+    ctx = history.Context.of(per, registry)
+    ctx.earlier = pd.DataFrame([(y, u, "GN01", v) for y in ("2017", "2018", "2019")
+                                for u, v in (("11458", 1000.0), ("11464", 5000.0))],
+                               columns=history.HISTORY_COLUMNS)
+    if on_boundaries:
+        ctx.own_history = history.on_current_boundaries(ctx.earlier, per, registry, catalogue)
+    result = _result([("11458", "GN01", 6000.0)], district="308")
+    result.period = str(per)
+    found = [f for f in history.history_findings(result, ctx, catalogue, load_checks())
+             if f.rule == "R15"]
+    assert bool(found) == flagged
+
+
+def test_own_history_on_current_boundaries_keeps_untouched_units(catalogue, registry):
+    earlier = pd.DataFrame([("2019", "11773", "GN01", 700.0), ("2019", "11767", "GN01", 300.0),
+                            ("2019", "11770", "GN01", 400.0), ("2018", "11767", "GN01", 290.0),
+                            ("2018", "11770", "GN01", 390.0)], columns=history.HISTORY_COLUMNS)
+    mapped = history.on_current_boundaries(earlier, parse_period("2020"), registry, catalogue)
+    got = {(p, u): v for p, u, _, v in mapped.itertuples(index=False)}
+    assert got == {("2019", "11773"): 700.0, ("2019", "11770"): 700.0, ("2018", "11770"): 680.0}

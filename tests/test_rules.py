@@ -260,3 +260,41 @@ def test_sheet_over_the_row_limit(clean):
                             expected_period=parse_period(P), max_rows=10)
     assert found(result) == {("R18", "", "")}
     assert "quá lớn" in result.findings[0].message
+
+
+# ------------------------------------------------- a unit that no longer exists (issue 15)
+
+
+def _on_the_old_form(tmp_path, blank_successor=False) -> Path:
+    """Đồ Sơn's 2019 form (Phường Ngọc Hải and Phường Vạn Sơn listed) sent for 2020, after
+    Vạn Sơn was absorbed into Ngọc Hải, renamed Hải Sơn (1 Feb 2020)."""
+    path = write_clean(tmp_path / "do_son.xlsx", "308", "2019")
+    wb = openpyxl.load_workbook(path)
+    cover = wb.worksheets[0]
+    for row in cover.iter_rows():
+        if row[0].value == "Kỳ báo cáo":
+            row[1].value = "2020"
+    if blank_successor:
+        for ws in wb.worksheets[1:]:
+            for row in ws.iter_rows():
+                if row[1].value in ("11458", 11458):
+                    row[1].value = row[2].value = None
+    wb.save(path)
+    return path
+
+
+def test_r03_names_the_successor_and_sets_the_row_aside(tmp_path):
+    result = check(_on_the_old_form(tmp_path), "2020")
+    r03 = [f for f in result.findings if f.rule == "R03"]
+    assert r03 and all(f.severity == "warning" for f in r03)
+    assert all("Phường Vạn Sơn đã nhập vào Phường Hải Sơn (mã 11458) từ 01/02/2020" in f.message
+               and "không được tính" in f.message for f in r03)
+    assert result.status != "rejected"
+    assert "11464" not in set(result.values()["unit_code"])  # not counted
+
+
+def test_r03_tells_where_the_numbers_go_when_the_successor_is_missing(tmp_path):
+    result = check(_on_the_old_form(tmp_path, blank_successor=True), "2020")
+    gone = [f for f in result.findings if f.rule == "R03" and "Vạn Sơn" in f.message]
+    assert gone and all(f.severity == "error" for f in gone)
+    assert all("cộng số liệu vào dòng của Phường Hải Sơn" in f.message for f in gone)

@@ -195,7 +195,7 @@ def _read_book(book, result: WorkbookResult, where: Where, catalogue: Catalogue,
         return result
     result.made_on = parse_made_on(cover.get("made_on"))
     where = Where(where.file, district.code)
-    index = UnitIndex(registry.units(district.code, period))
+    index = UnitIndex(registry.units(district.code, period), registry.former(district.code, period))
     out = _Book(result, where, period)
     for sheet in catalogue.sheets:
         expected = [u for u in index.units if sheet.holds(u.type)]

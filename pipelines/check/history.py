@@ -34,6 +34,7 @@ from pipelines.check.findings import Finding, finding
 from pipelines.base.text import vn_flexible
 from pipelines.check.checker import sort_findings
 from pipelines.check.result import WorkbookResult
+from pipelines.record.boundaries import on_boundaries
 from schemas.catalogue import Catalogue
 from schemas.checks import Checks, Outliers
 from schemas.periods import Period, parse_period
@@ -57,6 +58,9 @@ class Context:
     # (a unit that absorbed others starts the year with their households too)
     carried: dict[str, list[tuple[str, float]]] = field(default_factory=dict)
     names: dict[str, str] = field(default_factory=dict)  # last year's unit code -> its name
+    # `earlier` on the period's boundaries (R15's own history: an absorber's earlier
+    # periods are its predecessors' sums); None: the same as `earlier`
+    own_history: pd.DataFrame | None = None
 
     @classmethod
     def empty(cls, period: Period, unit_types: dict[str, str]) -> "Context":
@@ -75,11 +79,12 @@ class Context:
     def outlier_stats(self, catalogue: Catalogue, cfg: Outliers) -> tuple[pd.DataFrame, pd.DataFrame]:
         """(own history stats by unit and indicator, peer stats by unit type and indicator),
         computed once for all the period's workbooks."""
-        key = (id(self.earlier), id(self.peers), cfg)
+        history = self.earlier if self.own_history is None else self.own_history
+        key = (id(history), id(self.peers), cfg)
         if getattr(self, "_stats_key", None) != key:
             scored = _scored(catalogue, cfg)
             kinds = {c: i.kind for c, i in catalogue.indicators.items()}
-            earlier = self.earlier[self.earlier["indicator"].isin(scored)]
+            earlier = history[history["indicator"].isin(scored)]
             if not earlier.empty:  # flows against the same half of earlier years, stocks all
                 same_half = earlier["period"].str.endswith("-H1") == self.period.h1
                 earlier = earlier[same_half | (earlier["indicator"].map(kinds) != "flow")]
@@ -103,6 +108,21 @@ def earlier_values(history: pd.DataFrame, period: Period) -> pd.DataFrame:
         return pd.DataFrame(columns=HISTORY_COLUMNS)
     before = {p for p in history["period"].unique() if parse_period(p).sort_key < period.sort_key}
     return history.loc[history["period"].isin(before), HISTORY_COLUMNS].reset_index(drop=True)
+
+
+def on_current_boundaries(earlier: pd.DataFrame, period: Period, registry: Registry,
+                          catalogue: Catalogue) -> pd.DataFrame:
+    """`earlier` (HISTORY_COLUMNS, several periods) with each period's values on the
+    boundaries of `period`: a unit's own history continues across a merger as the sum of
+    what it is made of today (docs/decisions.md, "R15 across a succession")."""
+    if earlier.empty or not registry.successions:
+        return earlier
+    parts = []
+    for name, values in earlier.groupby("period", sort=False):
+        since = parse_period(name)
+        parts.append(on_boundaries(values, registry, since, period, catalogue)
+                     .assign(period=name)[HISTORY_COLUMNS])
+    return pd.concat(parts, ignore_index=True)
 
 
 def peer_values(results: list[WorkbookResult]) -> pd.DataFrame:

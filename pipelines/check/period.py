@@ -114,6 +114,8 @@ def _add_history(results: list[WorkbookResult], per: Period, programme: Programm
     context = history.Context.of(per, programme.registry)
     if on_record is not None:
         context.earlier = history.earlier_values(on_record, per)
+        context.own_history = history.on_current_boundaries(
+            context.earlier, per, programme.registry, programme.catalogue)
     context.peers = peers
     history.add_history_findings(results, context, programme.catalogue, programme.checks)
     return results

@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 import pandera.pandas as pa
 
-from pipelines.check.findings import Finding, display_value, finding
+from pipelines.check.findings import WARNING, Finding, display_value, finding
 from pipelines.read.workbook import DataRow, Table
 from pipelines.base.text import vn_flexible
 from schemas.names import ascii_fold
@@ -23,6 +23,7 @@ from schemas.catalogue import Catalogue, Sheet
 from schemas.checks import CostPerHouse
 from schemas.models import TYPES, UNIT, CellsModel, check_rule, relations_model
 from schemas.periods import Period
+from schemas.successions import Succession
 from schemas.units import DISTRICT_PREFIXES, Unit, normalise_code, split_prefix
 
 TYPE_WORDS = {"int": "số nguyên không âm", "money": "số tiền (triệu đồng, tối đa 2 chữ số thập phân)",
@@ -58,26 +59,48 @@ class UnitIndex:
     """The units of one district valid in the period, findable by code or by name."""
 
     units: list[Unit]
+    # the district's units that no longer exist in the period, with what became of them
+    # (`Registry.former`): a row naming one gets R03 naming its successor
+    former: list[tuple[Unit, Succession]] = field(default_factory=list)
     by_code: dict[str, Unit] = field(init=False)
     by_key: dict[str, list[Unit]] = field(init=False)
     by_ascii: dict[str, list[Unit]] = field(init=False)
 
     def __post_init__(self):
         self.by_code = {u.code: u for u in self.units}
-        self.by_key, self.by_ascii = {}, {}
-        for u in self.units:
-            key = _name_key(u.name)[1]
-            self.by_key.setdefault(key, []).append(u)
-            self.by_ascii.setdefault(ascii_fold(key), []).append(u)
+        self.by_key, self.by_ascii = _name_index(self.units)
+        self._former = {u.code: (u, s) for u, s in self.former if u.code not in self.by_code}
+        self._former_key, self._former_ascii = _name_index([u for u, _ in self._former.values()])
 
     def by_name(self, name: object) -> Unit | None:
-        if not isinstance(name, str) or not name.strip():
-            return None
-        kind, key = _name_key(name)
-        hits = self.by_key.get(key) or self.by_ascii.get(ascii_fold(key), [])
-        if kind:
-            hits = [u for u in hits if u.type == kind] or hits
-        return hits[0] if len(hits) == 1 else None
+        return _by_name(name, self.by_key, self.by_ascii)
+
+    def former_unit(self, code: str | None, name: object) -> tuple[Unit, Succession] | None:
+        """The former unit a row names (by code, else by a name naming exactly one)."""
+        if code and code in self._former:
+            return self._former[code]
+        unit = _by_name(name, self._former_key, self._former_ascii)
+        return self._former[unit.code] if unit else None
+
+
+def _name_index(units: list[Unit]) -> tuple[dict[str, list[Unit]], dict[str, list[Unit]]]:
+    by_key: dict[str, list[Unit]] = {}
+    by_ascii: dict[str, list[Unit]] = {}
+    for u in units:
+        key = _name_key(u.name)[1]
+        by_key.setdefault(key, []).append(u)
+        by_ascii.setdefault(ascii_fold(key), []).append(u)
+    return by_key, by_ascii
+
+
+def _by_name(name: object, by_key: dict, by_ascii: dict) -> Unit | None:
+    if not isinstance(name, str) or not name.strip():
+        return None
+    kind, key = _name_key(name)
+    hits = by_key.get(key) or by_ascii.get(ascii_fold(key), [])
+    if kind:
+        hits = [u for u in hits if u.type == kind] or hits
+    return hits[0] if len(hits) == 1 else None
 
 
 def _blank(v: object) -> bool:
@@ -93,6 +116,7 @@ def resolve_rows(table: Table, sheet: Sheet, index: UnitIndex, where: Where
     out: list[Finding] = []
     resolved: dict[int, Unit] = {}
     seen: dict[str, DataRow] = {}
+    former: list[tuple] = []  # rows naming a unit that no longer exists
     for rec in table.rows:
         code = normalise_code(rec.code)
         by_code = index.by_code.get(code) if code else None
@@ -108,6 +132,9 @@ def resolve_rows(table: Table, sheet: Sheet, index: UnitIndex, where: Where
                                     f"{by_name.name} (mã đúng: {by_name.code}); đã lấy theo tên. "
                                     "Hãy sửa lại mã.", rec.code_cell, rec.code))
         cell = rec.code_cell or rec.name_cell
+        if unit is None and (gone := index.former_unit(code, rec.name)):
+            former.append((rec, cell, shown, *gone))
+            continue
         if unit is None:
             out.append(where("R03", "Dòng này không ghi đơn vị nào của huyện/quận trong kỳ báo cáo "
                                     "(kiểm tra mã và tên đơn vị theo danh mục).", cell, shown))
@@ -122,11 +149,34 @@ def resolve_rows(table: Table, sheet: Sheet, index: UnitIndex, where: Where
             continue
         seen[unit.code] = rec
         resolved[rec.row] = unit
+    out += [_former_row(where, cell, shown, unit, change, change.new_code in seen)
+            for _rec, cell, shown, unit, change in former]
     for unit in index.units:
         if sheet.holds(unit.type) and unit.code not in seen:
             out.append(where("R04", f"Thiếu dòng của {unit.name} (mã {unit.code}).", "",
                              f"{unit.code} {unit.name}"))
     return resolved, out
+
+
+def _former_row(where: Where, cell: str, shown: str, unit: Unit, change: Succession,
+                successor_listed: bool) -> Finding:
+    """R03 for a row naming a unit that no longer exists: what became of it and what to do.
+    When the successor's row is there too the row is set aside with a warning, so that a
+    workbook on the previous form is not rejected for it (docs/decisions.md)."""
+    since = change.effective.strftime("%d/%m/%Y")
+    if not change.new_code:
+        return where("R03", f"{unit.name} không còn trong danh mục đơn vị hành chính từ "
+                            f"{since}. Hãy bỏ dòng này và ghi số liệu vào dòng của đơn vị "
+                            "đang quản lý địa bàn đó.", cell, shown)
+    verb = "được đổi mã thành" if change.change == "recoded" else "đã nhập vào"
+    head = f"{unit.name} {verb} {change.new_name} (mã {change.new_code}) từ {since}"
+    if successor_listed:
+        return where("R03", f"{head}: số liệu của dòng này không được tính. Nếu dòng của "
+                            f"{change.new_name} chưa gồm số liệu của {unit.name} thì hãy cộng "
+                            "vào dòng đó, bỏ dòng này và gửi lại.", cell, shown,
+                     severity=WARNING)
+    return where("R03", f"{head}: cộng số liệu vào dòng của {change.new_name} (thêm dòng đó "
+                        "nếu chưa có) và bỏ dòng này.", cell, shown)
 
 
 def _types_text(sheet: Sheet) -> str:
