@@ -113,6 +113,7 @@ class Registry:
         self.provinces = provinces or {}  # district code -> its province's name
         self._districts = districts
         self.top_code, self.top_name, self.top_label = top
+        self._former: dict[tuple[str, date], list[tuple[Unit, Succession]]] = {}
         self._by_day: dict[date, tuple[list[District], dict[str, District],
                                        dict[str, list[Unit]], list[Unit]]] = {}
 
@@ -152,6 +153,22 @@ class Registry:
         if any(u.code == code for u in self.all_units(period)):
             return None
         return successor(self.successions, code, period.end)
+
+    def former(self, district_code: str, period: Period) -> list[tuple[Unit, Succession]]:
+        """The district's units that ended before the period's last day (not renamed or
+        moved), each with the change that ended it: what a row naming one is told."""
+        key = (district_code, period.end)
+        if key not in self._former:
+            current = {u.code for u in self.all_units(period)}
+            last: dict[str, Unit] = {}
+            for u in self._units:
+                if (u.district_code == district_code and u.valid_to < period.end
+                        and u.code not in current):
+                    if u.code not in last or u.valid_to > last[u.code].valid_to:
+                        last[u.code] = u
+            self._former[key] = [(u, s) for u in last.values()
+                                 if (s := successor(self.successions, u.code, period.end))]
+        return list(self._former[key])
 
     def find_district(self, code: object, name: object, period: Period) -> District | None:
         """By code; if the code is missing or unknown, by a name that names exactly one."""
