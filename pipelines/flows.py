@@ -37,6 +37,7 @@ from pipelines.check.result import WorkbookResult
 from pipelines.record import db as record
 from pipelines.record import outputs
 from pipelines.record.aggregate import aggregate
+from pipelines.record.boundaries import restated
 from pipelines.report import official
 from pipelines.service.artifacts import (artifact_key, submissions_table, summary_markdown,
                                          validation_markdown)
@@ -165,7 +166,12 @@ def earlier_aggregates(settings: Settings, period: str) -> pd.DataFrame | None:
     current, db, wait = parse_period(period), settings.record_path, settings.record_timeout
     earlier = [p for p in record.recorded_periods(db, wait=wait)
                if parse_period(p).sort_key < current.sort_key]
-    return record.read_aggregates(db, earlier, wait=wait) if earlier else None
+    if not earlier:
+        return None
+    programme = settings.programme()  # a period across a boundary change: on today's boundaries
+    return restated(record.read_aggregates(db, earlier, wait=wait),
+                    lambda p: record.read_period(db, p, wait=wait), programme.registry,
+                    current, programme.catalogue)
 
 
 @task(name="render-report", cache_policy=NO_CACHE, **IO_RETRIES)

@@ -11,6 +11,22 @@ figures do not depend on which periods are asked for: GN02 of year Y (and of Y-H
 of year Y-1, H1 flows are 40-60 % of the year's, NTM criteria only grow and the year a
 commune was recognised never changes.
 
+A unit's series runs across the registry's snapshots (`_Simulator.start`): its state at the
+start of year Y is its state at the end of Y-1 whenever the same unit existed then (same
+code, whatever its name or district). A change of `schemas/data/successions.csv` effective
+during year Y that carries values (absorbed, split with its share, recoded) is applied from
+the start of Y, on Y's boundaries, as `Registry.carried` says: the absorber starts the year
+with its own households and poor households plus those of what it absorbed (so its GN02 is
+the sum of their GN06 of Y-1, what R14 checks) and their villages; every other part of its
+state (criteria met, years of recognition, rates) is its own. A recoded unit continues its
+old code's series, and a reused code does not continue the unit that had it before. A unit
+with no predecessor starts afresh (`_initial`). The random draws stay keyed by (seed, code,
+year), so the years before a change do not depend on it.
+
+A period in which the registry has no district (from 1 Jul 2025 Hải Phòng's district level
+is abolished) gets no folder and no line in the manifest: `periods_without_districts` names
+such periods, for a caller that must say so.
+
 What the catalogue says is read from it (`schemas/data/`): the codes of each sheet, which
 are money (two decimals), the criteria (the flags) and the year of recognition of the sheet
 that has them, the balance of poor households (the `==` relation) and the parts that may not
@@ -35,6 +51,7 @@ from pipelines.forms.quirks import QUIRKS, swap_tone
 from pipelines.base.xlsx import set_text
 from schemas.catalogue import Catalogue, load_catalogue
 from schemas.periods import Period, parse_period
+from schemas.successions import carried
 from schemas.units import Registry, Unit, load_registry
 
 BASE_YEAR = 2016  # first year simulated; a unit created later starts in its first year
@@ -49,8 +66,10 @@ _PEOPLE = ["Nguyễn Thị Hương", "Trần Văn Hùng", "Phạm Thị Lan", "L
 
 # ---------------------------------------------------------------- simulation
 class _Simulator:
-    def __init__(self, seed: int, catalogue: Catalogue | None = None):
-        self.seed, self._plans = seed, {}
+    def __init__(self, seed: int, catalogue: Catalogue | None = None,
+                 registry: Registry | None = None):
+        self.seed, self._plans, self._years = seed, {}, {}
+        self.registry = registry or load_registry()
         cat = catalogue or load_catalogue()
         self._money = frozenset(c for c, i in cat.indicators.items() if i.type == "money")
         crit = next(s for s in cat.sheets if any(i.type == "flag" for i in s.indicators))
@@ -88,40 +107,75 @@ class _Simulator:
                     vm=r.randint(2010, year - 1) if kind != "xã" and r.random() < 0.45 else None)
 
     def plan(self, unit: Unit, year: int) -> dict:
-        """{'h1': values, 'year': values, 'end': state at the year's end} for one unit."""
+        """{'h1': values, 'year': values, 'end': state at the year's end} for one unit (a code
+        names one unit on the days a year's periods end)."""
         key = (unit.code, year)
         if key not in self._plans:
-            first = max(BASE_YEAR, unit.valid_from.year)
-            start = self._initial(unit, year) if year <= first else self.plan(unit, year - 1)["end"]
-            self._plans[key] = self._year(unit, year, start)
+            self._plans[key] = self._year(unit, year, self.start(unit, year))
         return self._plans[key]
+
+    def start(self, unit: Unit, year: int) -> dict:
+        """The unit's state at the start of `year`: the end of `year - 1` of the units it
+        continues (itself, or what it absorbed too), or a fresh start if it continues none."""
+        parts = self.sources(unit.code, year) if year > BASE_YEAR else []
+        if not parts:
+            return self._initial(unit, year)
+        before = self._before(year)[0]
+        states = [(self.plan(before[code], year - 1)["end"], share) for code, share in parts]
+        return _combined(states)
+
+    def sources(self, code: str, year: int) -> list[tuple[str, float]]:
+        """[(code at the end of `year - 1`, share)] of the units whose end of last year the
+        unit `code` of `year` starts from, its own line first; [] for a new unit."""
+        before, into = self._before(year)
+        if code in into:
+            return list(into[code])
+        # what went to other units this year; a code wholly carried away and listed again
+        # names another unit (a reused code)
+        given = sum(w for new, olds in into.items() if new != code for c, w in olds if c == code)
+        return [(code, 1.0 - given)] if code in before and given < 1.0 - 1e-9 else []
+
+    def _before(self, year: int) -> tuple[dict[str, Unit], dict[str, list[tuple[str, float]]]]:
+        """(the units on the last day of `year - 1` by code, `carried` for the changes
+        effective during `year`: applied from its start)."""
+        if year not in self._years:
+            last = Period(year - 1)
+            units = {u.code: u for u in self.registry.all_units(last)}
+            into = carried(self.registry.successions, last.end, Period(year).end,
+                           frozenset(units))
+            self._years[year] = (units, into)
+        return self._years[year]
 
     def _year(self, unit: Unit, year: int, st: dict) -> dict:
         r = self._rng(unit.code, year)
         small, rural = unit.type == "huyện", unit.type == "xã"
         share = lambda: r.uniform(0.4, 0.6)  # noqa: E731
-        money = lambda lo, hi: round(r.uniform(lo, hi), 2)  # noqa: E731
+        # a flow's level is the unit's own (drawn once for its code, the same every year);
+        # the year moves it by -20..+25 %, so a clean series holds no outlier by chance
+        lvl = self._rng(unit.code, "level")
+        money = lambda lo, hi: round(lvl.uniform(lo, hi) * r.uniform(0.8, 1.25), 2)  # noqa: E731
+        level = lambda lo, hi: max(lo, round(lvl.uniform(lo, hi) * r.uniform(0.8, 1.25)))  # noqa: E731
         p0 = st["P"]
         f = {"GN03": round(p0 * r.uniform(0.25, 0.40)), "GN04": round(p0 * r.uniform(0, 0.03)),
              "GN05": round(p0 * r.uniform(0.04, 0.10))}
-        f["TT01"] = r.randint(4, 12) if small else r.randint(10, 40)
-        f["TT02"] = f["TT01"] * r.randint(30, 120)
+        f["TT01"] = level(4, 12) if small else level(10, 40)
+        f["TT02"] = f["TT01"] * level(30, 120)
         f["NL01"] = money(20, 80) if small else money(50, 500)
         f["NL02"] = money(10, 100) if small else money(200, 3000) if rural else money(50, 800)
         f["NL03"] = money(5, 50) if small else money(20, 600)
-        f["NL04"] = r.randint(*(50, 300) if small else (500, 5000) if rural else (100, 1500))
+        f["NL04"] = level(*(50, 300) if small else (500, 5000) if rural else (100, 1500))
         f["AS01"] = r.choice([0, 1]) if small else r.choice([0, 0, 1, 1, 2, 3])
         f["AS02"] = r.choice([0, 1]) if small else r.choice([0, 1, 1, 2, 3])
-        costs = [money(40, 80) for _ in range(f["AS01"] + f["AS02"])]
+        costs = [round(r.uniform(40, 80), 2) for _ in range(f["AS01"] + f["AS02"])]
         f["AS03"] = round(sum(costs), 2)
-        f["AS04"] = r.randint(1, 10) if small else r.randint(5, 60)
+        f["AS04"] = level(1, 10) if small else level(5, 60)
         f["AS05"] = round(p0 * r.uniform(1, 2.5)) + r.randint(0, 20)
         f["MH01"], f["MH02"] = r.randint(0, 4), r.randint(0, 3)
         f["MH03"] = (f["MH01"] + f["MH02"]) * r.randint(5, 20)
         f["MH04"] = min(round(f["MH03"] * r.uniform(0.05, 0.3)), f["GN03"])
         f["GS01"], f["GS02"], f["GS03"] = r.randint(1, 8), r.randint(0, 3), r.randint(0, 12)
         f["GS04"] = round(f["GS03"] * r.uniform(0.5, 1))
-        f["GS05"] = r.randint(20, 80) if small else r.randint(50, 400)
+        f["GS05"] = level(20, 80) if small else level(50, 400)
         f["GS06"] = round(f["GS05"] * r.uniform(0.75, 0.97))
         h = {k: (round(v * share(), 2) if k in self._money else round(v * share()))
              for k, v in f.items()}
@@ -179,14 +233,34 @@ class _Simulator:
         return out
 
 
+def _combined(states: list[tuple[dict, float]]) -> dict:
+    """One starting state from the end states of the units a unit continues, with the
+    share of each it takes: households, poor households and villages summed (each part
+    rounded), everything else from the first (the unit's own line)."""
+    def total(key: str) -> int:
+        return sum(round(st[key] * share) for st, share in states)
+    return dict(states[0][0], H=total("H"), P=total("P"), vil=total("vil"),
+                vil_ok=total("vil_ok"))
+
+
 def simulate_values(district_code: str, period: Period | str, seed: int = 2017,
-                    catalogue: Catalogue | None = None) -> dict:
+                    catalogue: Catalogue | None = None, registry: Registry | None = None) -> dict:
     """The clean values `generate` would write for one district and period (for tests:
     write them with `write_form`, apply a quirk, and check a reader gets them back)."""
     period = period if isinstance(period, Period) else parse_period(period)
-    units = load_registry().units(str(district_code), period)
+    registry = registry or load_registry()
+    units = registry.units(str(district_code), period)
     catalogue = catalogue or load_catalogue()
-    return _Simulator(seed, catalogue).values(units, period, catalogue)
+    return _Simulator(seed, catalogue, registry).values(units, period, catalogue)
+
+
+def periods_without_districts(periods, registry: Registry | None = None) -> list[Period]:
+    """The periods of `periods` (Period or text) in which `registry` (default Hải Phòng's)
+    has no district, in period order: `generate` writes nothing for them (no folder, no line
+    in the manifest), so a caller can say so instead of claiming it wrote them."""
+    registry = registry or load_registry()
+    asked = {p if isinstance(p, Period) else parse_period(p) for p in periods}
+    return sorted((p for p in asked if not registry.districts(p)), key=lambda p: p.sort_key)
 
 
 # ---------------------------------------------------------------- planning and writing
@@ -335,12 +409,15 @@ def _write_job(folder: Path, job: dict, sim: _Simulator, catalogue: Catalogue,
 
 
 def generate(raw_dir: Path | str, periods=("2016", "2017-H1", "2017"),
-             seed: int = 2017, clean: bool = False, registry: Registry | None = None
-             ) -> list[dict]:
+             seed: int = 2017, clean: bool = False, registry: Registry | None = None,
+             districts=None) -> list[dict]:
     """Write demo submissions for every district valid in each period into
     `raw_dir/<period>/` and return the manifest (one dict per file written).
     `clean`: one plain workbook per district, with no quirk, defect or blank cell.
-    `registry`: the units (default Hải Phòng's; the settings' `units_path` names another)."""
+    `registry`: the units (default Hải Phòng's; the settings' `units_path` names another).
+    `districts`: only these district codes (default every district of each period).
+    A period with no district in the registry gets nothing: no folder, no manifest line
+    (`periods_without_districts`)."""
     raw_dir = Path(raw_dir)
     catalogue, registry = load_catalogue(), registry or load_registry()
     periods = sorted({p if isinstance(p, Period) else parse_period(p) for p in periods},
@@ -348,11 +425,13 @@ def generate(raw_dir: Path | str, periods=("2016", "2017-H1", "2017"),
     related = {c for rel in catalogue.relations for c in rel.codes} | {"AS01", "AS02", "AS03"}
     optional = [i.code for i in catalogue.indicators.values()
                 if not i.required and i.kind == "flow" and i.code not in related]
+    wanted = None if districts is None else {str(c) for c in districts}
     jobs = [dict(period=p, district=d, units=registry.units(d.code, p), quirks=[], defects=[],
-                 blanks=[]) for p in periods for d in registry.districts(p)]
+                 blanks=[]) for p in periods for d in registry.districts(p)
+            if districts is None or d.code in wanted]
     if not clean:
         _assign(jobs, random.Random(seed), optional, catalogue)
-    sim, manifest = _Simulator(seed, catalogue), []
+    sim, manifest = _Simulator(seed, catalogue, registry), []
     for job in jobs:
         folder = raw_dir / str(job["period"])
         folder.mkdir(parents=True, exist_ok=True)

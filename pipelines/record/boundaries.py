@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 
 from schemas.catalogue import Catalogue
-from schemas.periods import Period
+from schemas.periods import Period, parse_period
 from schemas.successions import Succession
 from schemas.units import Registry
 
@@ -87,3 +87,24 @@ def boundary_changes(registry: Registry, periods: list[Period]) -> list[Successi
     start, end = ordered[0].end, ordered[-1].end
     return sorted((s for s in registry.successions if start < s.effective <= end),
                   key=lambda s: (s.effective, s.change, s.old_code))
+
+
+def restated(recorded: pd.DataFrame, read_period, registry: Registry, current: Period,
+             catalogue: Catalogue) -> pd.DataFrame:
+    """`recorded` aggregates of earlier periods (as the record holds them), each period
+    that a boundary change separates from `current` replaced by its aggregates on the
+    boundaries of `current` (`aggregate_on`, from `read_period(period)` -> (values,
+    accepted)): what a comparison with `current` compares with. Other periods stand as
+    recorded."""
+    if recorded is None or recorded.empty or not registry.successions:
+        return recorded
+    parts = []
+    for period, frame in recorded.groupby("period", sort=False):
+        since = parse_period(period)
+        if not boundary_changes(registry, [since, current]):
+            parts.append(frame)
+            continue
+        values, accepted = read_period(period)
+        again = aggregate_on(values, accepted, registry, since, current, catalogue)
+        parts.append(again.reindex(columns=recorded.columns))
+    return pd.concat(parts, ignore_index=True)

@@ -74,6 +74,8 @@ PART_MISSING_NOTE = ("* Thiếu số liệu một phần (không tính là 0, t�
                      "số liệu): {}.")
 TREND_GAP_NOTE = ("Chỗ đường bị ngắt: kỳ đó không có số liệu (chưa báo cáo hoặc biểu bị "
                   "loại), không phải bằng 0.")
+TREND_BREAK_NOTE = ("Đường dọc nét đứt: địa giới đơn vị hành chính thay đổi; số liệu các kỳ "
+                    "trước đó đã tính lại theo địa giới hiện nay.")
 TREND_INCOMPLETE_NOTE = ("Điểm rỗng, dấu *: chưa đầy đủ – có đơn vị chưa báo cáo hoặc biểu bị "
                          "loại, số liệu là cận dưới.")
 TREND_RATE_INCOMPLETE_NOTE = ("Điểm rỗng, dấu *: chưa đầy đủ – có đơn vị chưa báo cáo hoặc biểu "
@@ -369,7 +371,8 @@ def _trend_data(points: pd.DataFrame) -> tuple[list[str], dict[str, np.ndarray]]
 
 
 def _trend_figure(points: pd.DataFrame, *, title: str, label: str, unit: str, decimals: int,
-                  incomplete: Iterable[tuple[str, str]], bound: bool = True):
+                  incomplete: Iterable[tuple[str, str]], bound: bool = True,
+                  breaks: Mapping[int, str] | None = None):
     periods, series = _trend_data(points)
     names = list(series)
     n = len(periods)
@@ -383,6 +386,9 @@ def _trend_figure(points: pd.DataFrame, *, title: str, label: str, unit: str, de
         notes.append(TREND_GAP_NOTE)
     if hollow:
         notes.append(TREND_INCOMPLETE_NOTE if bound else TREND_RATE_INCOMPLETE_NOTE)
+    breaks = {i: text for i, text in (breaks or {}).items() if 0 < i < n}
+    if breaks:
+        notes.append(TREND_BREAK_NOTE)
     legend_labels = [f"{s} ({MISSING_TEXT})" if np.isnan(v).all() else s
                      for s, v in series.items()]
     rows = legend_rows(legend_labels)[1]
@@ -426,6 +432,11 @@ def _trend_figure(points: pd.DataFrame, *, title: str, label: str, unit: str, de
         pad = (hi - lo) * 0.12 or 1.0
         ax.set_ylim(lo - pad, hi + 2 * pad)
     ax.set_xlim(-0.5, n - 0.5)
+    for i, text in breaks.items():  # between period i-1 and period i
+        ax.axvline(i - 0.5, color=INK, linestyle=(0, (4, 3)), linewidth=1.0, zorder=3)
+        ax.annotate(text, (i - 0.5, 1), xycoords=("data", "axes fraction"), xytext=(3, -3),
+                    textcoords="offset points", ha="left", va="top", fontsize=7.5, color=INK,
+                    bbox=LABEL_BOX, zorder=6)
     wrap = max(6, int((WIDTH_IN * 72 - 80) / max(n, 1) / 5.6))  # characters a period's room holds
     ax.set_xticks(x, [textwrap.fill(p, wrap) for p in periods])
     ax.tick_params(axis="x", length=0, pad=5)
@@ -439,7 +450,8 @@ def _trend_figure(points: pd.DataFrame, *, title: str, label: str, unit: str, de
 
 def trend_lines(points: pd.DataFrame, *, title: str, label: str, unit: str, decimals: int = 0,
                 incomplete: Iterable[tuple[str, str]] = (),
-                save_as: Path | str | None = None, bound: bool = True) -> bytes:
+                save_as: Path | str | None = None, bound: bool = True,
+                breaks: Mapping[int, str] | None = None) -> bytes:
     """An indicator over the periods on record (index = period labels in time order, used as
     given; columns = series, the first the city, drawn thick, dark and labelled; further
     ones, e.g. leading and lagging districts, thinner, lighter and dashed).
@@ -447,10 +459,12 @@ def trend_lines(points: pd.DataFrame, *, title: str, label: str, unit: str, deci
     A missing point is a gap in its line, never 0; the (period, series) pairs in
     `incomplete` get a hollow marker, a ` *` on the city's value, and a note: a lower
     bound when `bound` (a sum), else over the units that reported in full (a rate).
+    `breaks`: period position -> text, a boundary change between that period and the one
+    before, drawn as a dashed vertical line with its text and explained in a note.
     """
     with styled():
         fig = _trend_figure(points, title=title, label=label, unit=unit, decimals=decimals,
-                            incomplete=incomplete, bound=bound)
+                            incomplete=incomplete, bound=bound, breaks=breaks)
         return export(fig, save_as)
 
 

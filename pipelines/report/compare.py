@@ -126,3 +126,44 @@ def method_lines(period: Period | None, available: Iterable[Period], min_coverag
                  "nhau đều được nêu tên. Chỉ tiêu đếm phụ thuộc quy mô được xếp theo tỷ lệ khi "
                  "có, và câu văn nói rõ xếp theo gì.")
     return lines
+
+
+_CHANGE_WORDS = {"absorbed": "nhập vào", "recoded": "đổi mã, nay là", "split": "chuyển một phần vào"}
+MAX_NAMED_CHANGES = 12  # more than this many mergers are counted, not listed
+
+
+def boundary_lines(changes, districts: dict[str, str] | None = None) -> list[str]:
+    """The method note's sentences on the boundary changes (`schemas.successions.Succession`,
+    date order) between the earliest period shown and this one: which units merged, how
+    many were renamed, moved or ended, and that earlier periods are restated on today's
+    boundaries, so that a count of units that fell because units merged is not read as
+    a result. `districts`: unit code -> district name, to say where a merger happened."""
+    if not changes:
+        return []
+    districts = districts or {}
+    merged = [s for s in changes if s.change in _CHANGE_WORDS]
+    by_day: dict = {}
+    for s in merged:
+        where = f" ({districts[s.new_code]})" if s.new_code in districts else ""
+        by_day.setdefault(s.effective, []).append(
+            f"{s.old_name} {_CHANGE_WORDS[s.change]} {s.new_name}{where}")
+    lines = []
+    if merged:
+        if len(merged) <= MAX_NAMED_CHANGES:
+            told = "; ".join(f"từ {day.strftime('%d/%m/%Y')}: " + ", ".join(items)
+                             for day, items in by_day.items())
+        else:
+            told = "; ".join(f"từ {day.strftime('%d/%m/%Y')}: {len(items)} đơn vị nhập vào "
+                             "đơn vị khác" for day, items in by_day.items())
+        lines.append(f"Địa giới đơn vị hành chính thay đổi trong khoảng thời gian báo cáo này trình bày ({told}).")
+    counts = {kind: sum(s.change == kind for s in changes) for kind in ("renamed", "moved", "ended")}
+    words = {"renamed": "đổi tên", "moved": "chuyển sang quận, huyện khác",
+             "ended": "không còn trong danh mục"}
+    other = [f"{n} đơn vị {words[k]}" for k, n in counts.items() if n]
+    if other:
+        lines.append("Ngoài ra: " + ", ".join(other) + ".")
+    lines.append("Số liệu các kỳ trước được tính lại theo địa giới hiện nay (số của đơn vị đã "
+                 "nhập được cộng vào đơn vị nhận), nên mọi so sánh và biểu đồ xu hướng là trên "
+                 "cùng các đơn vị; số đơn vị giảm do sáp nhập là thay đổi địa giới, không phải "
+                 "kết quả thực hiện. Biểu đồ xu hướng đánh dấu kỳ có thay đổi địa giới.")
+    return lines

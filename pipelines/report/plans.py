@@ -235,6 +235,21 @@ def _stack(spec: Stack, sheet, inp: Inputs, save_as: Path):
     return png, title
 
 
+def trend_breaks(periods: list[Period], registry: Registry | None) -> dict[int, str]:
+    """Position -> label of each boundary change (a merger, a move, a recode; not a
+    rename, which changes no number) after period k-1 ends and by the end of period k."""
+    if registry is None:
+        return {}
+    out = {}
+    for k in range(1, len(periods)):
+        start, end = periods[k - 1].end, periods[k].end
+        days = sorted({s.effective for s in registry.successions
+                       if start < s.effective <= end and s.change != "renamed"})
+        if days:
+            out[k] = "Thay đổi địa giới " + ", ".join(d.strftime("%d/%m/%Y") for d in days)
+    return out
+
+
 def _trend(spec: Trend, sheet, inp: Inputs, save_as: Path):
     if inp.period is None:
         return None
@@ -260,7 +275,8 @@ def _trend(spec: Trend, sheet, inp: Inputs, save_as: Path):
     title = f"{label} qua các kỳ báo cáo" + (" (cùng kỳ)" if flow else "")
     png = charts.trend_lines(points, title=title, label=label, unit=inp.unit_of(spec.code),
                              decimals=_decimals(spec.code, inp), incomplete=incomplete,
-                             save_as=save_as, bound=_bound(spec.code, inp))
+                             save_as=save_as, bound=_bound(spec.code, inp),
+                             breaks=trend_breaks([p for p, _ in frames], inp.registry))
     return png, title
 
 

@@ -38,6 +38,7 @@ from pipelines.report import plans
 from pipelines.report import official
 from pipelines.base.atomic import write_text
 from pipelines.check.findings import shipped_rules
+from pipelines.record.boundaries import boundary_changes
 from pipelines.report.plans import MAX_DISTRICTS
 from pipelines.report.tables import (  # noqa: F401  (re-exported: tests, summary workbook)
     CITY_ROW,
@@ -263,6 +264,20 @@ def _status_counts(subs: list[dict]) -> dict[str, int]:
                                                        if kv[0] in order else len(order))))
 
 
+def _changes_shown(registry: Registry, per: Period | None, hist: dict) -> list:
+    """The boundary changes between the earliest period shown and `per`."""
+    if per is None or not hist:
+        return []
+    return boundary_changes(registry, [*hist, per])
+
+
+def _district_of(registry: Registry, per: Period | None) -> dict[str, str]:
+    """Unit code -> its district's name in `per`."""
+    if per is None:
+        return {}
+    return {u.code: d.name for d in registry.districts(per) for u in registry.units(d.code, per)}
+
+
 def _history_values(history: pd.DataFrame | None, current: Period | None) -> dict[Period, Values]:
     """Earlier periods' aggregates by period (the current one left out)."""
     hist: dict[Period, Values] = {}
@@ -382,7 +397,8 @@ def render_report(period: str, aggregates: pd.DataFrame, submissions: pd.DataFra
                                         registry),
             "sections": sections,
             "comparison_lines": compare.method_lines(per, hist, share,
-                                                     in_sentence(registry.top_label)),
+                                                     in_sentence(registry.top_label))
+            + compare.boundary_lines(_changes_shown(registry, per, hist), _district_of(registry, per)),
             "submissions": files, "submissions_note": files_note, "n_submissions": len(subs),
             "findings": _findings_by_rule(findings),
             "not_sent": not_sent, "not_sent_text": _names_text(not_sent),
