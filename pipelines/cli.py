@@ -60,6 +60,13 @@ def _fail(message: str, code: int = 2) -> None:
     raise typer.Exit(code)
 
 
+def _refuse(settings, period) -> None:
+    """Stop, in one Vietnamese message, a command for a period the registry has no district
+    in (from 1 Jul 2025 in Hải Phòng): before any folder, server or file is touched."""
+    if (refused := settings.programme().registry.refusal(period)) is not None:
+        _fail(refused[:1].upper() + refused[1:])
+
+
 def run_period(period: str, raw_dir: Optional[Path], reports_dir: Optional[Path],
                verbose: bool = False, deadline: Optional[str] = None, *,
                task_runner: str = "thread", refresh: bool = False) -> dict:
@@ -71,6 +78,7 @@ def run_period(period: str, raw_dir: Optional[Path], reports_dir: Optional[Path]
     except PeriodError as exc:
         _fail(f"kỳ báo cáo “{period}” không hợp lệ ({exc}); ghi dạng 2017-H1 hoặc 2017.")
     settings = get_settings(raw_dir=raw_dir, reports_dir=reports_dir)
+    _refuse(settings, parse_period(period))
     folder = settings.raw_dir / period
     if not folder.is_dir():
         _fail(f"không có thư mục {folder}. Hãy đặt báo cáo của các quận, huyện vào đó.")
@@ -226,6 +234,7 @@ def check(
             expected = parse_period(period)
         except PeriodError as exc:
             _fail(str(exc))
+        _refuse(get_settings(reports_dir=reports_dir), expected)
     if annotate is not None and annotate.suffix.lower() != ".xlsx":
         _fail("tệp đánh dấu phải có đuôi .xlsx.")
     if annotate is not None and annotate.resolve() == file.resolve():
@@ -361,7 +370,9 @@ def template(
         p = parse_period(period)
     except PeriodError as exc:
         _fail(str(exc))
-    registry = get_settings().programme().registry
+    settings = get_settings()
+    _refuse(settings, p)
+    registry = settings.programme().registry
     d = registry.district(district.strip(), p)
     if d is None:
         _fail(f"mã quận/huyện “{district}” không có trong danh mục kỳ {p}.")
@@ -386,6 +397,15 @@ def sample(
 def _generate(settings, periods: list[str], seed: int, clean: bool = False) -> list[str]:
     from pipelines.forms.sample import generate
 
+    from schemas.periods import PeriodError, parse_period
+
+    try:
+        asked = [parse_period(p) for p in periods]
+    except PeriodError as exc:
+        _fail(f"{exc}; ghi các kỳ dạng 2017-H1 hoặc 2017, cách nhau bởi dấu phẩy.")
+    for p in asked:
+        _refuse(settings, p)
+    periods = [str(p) for p in asked]
     raw = settings.raw_dir
     fresh = [p for p in periods if not (raw / p).is_dir() or not any((raw / p).iterdir())]
     for p in periods:

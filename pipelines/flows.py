@@ -174,6 +174,10 @@ def earlier_aggregates(settings: Settings, period: str) -> pd.DataFrame | None:
                     current, programme.catalogue)
 
 
+class PeriodRefused(ValueError):
+    """A period the district form cannot report (`Registry.refusal` says why)."""
+
+
 @task(name="render-report", cache_policy=NO_CACHE, **IO_RETRIES)
 def render_outputs(period: str, out_dir: str, aggregates: pd.DataFrame, tables: dict,
                    settings: Settings
@@ -239,9 +243,8 @@ async def period_report(period: str, raw_dir: str | None = None,
     started = time.perf_counter()
     settings = get_settings(raw_dir=raw_dir, reports_dir=reports_dir)
     period = str(parse_period(period))
-    if not settings.programme().registry.districts(parse_period(period)):
-        raise ValueError(f"danh mục đơn vị không có quận, huyện nào trong kỳ {period} (cấp huyện "
-                         "không còn từ 1/7/2025): biểu mẫu này không áp dụng cho kỳ đó.")
+    if (refused := settings.programme().registry.refusal(parse_period(period))) is not None:
+        raise PeriodRefused(refused)
     raw_period = settings.raw_dir / period
     out_dir = settings.reports_dir / period
     timings.pause_in(settings.reports_dir)  # fault injection (kill tests) only

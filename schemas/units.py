@@ -20,7 +20,7 @@ from __future__ import annotations
 import csv
 import re
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from functools import lru_cache
 from pathlib import Path
 
@@ -131,6 +131,28 @@ class Registry:
     def districts(self, period: Period) -> list[District]:
         return list(self._on(period.end)[0])
 
+    def refusal(self, period: Period) -> str | None:
+        """Why `period` cannot be reported on the district form, in words for an officer
+        (None when it can): the registry has no district on its last day. From 1 Jul 2025
+        Hải Phòng has no district level (communes, wards and two special zones directly
+        under the city): every command says this one message and does nothing else."""
+        if self._on(period.end)[0]:
+            return None
+        ends = [d.valid_to for d in self._districts if d.valid_to < period.end]
+        starts = [d.valid_from for d in self._districts if d.valid_from > period.end]
+        if ends and not starts:
+            last = max(ends)
+            day = (last + timedelta(days=1)).strftime("%d/%m/%Y")
+            final = Period(last.year, h1=True) if last.month < 12 else Period(last.year)
+            return (f"kỳ {period} ({_lower(period.label)}) kết thúc sau ngày {last.strftime('%d/%m/%Y')}: từ {day} "
+                    f"{self.top_name} không còn cấp quận, huyện (xã, phường, đặc khu trực thuộc "
+                    "thành phố), nên biểu mẫu theo quận, huyện không dùng được cho kỳ này và "
+                    "thongke chưa lập báo cáo theo mô hình chính quyền hai cấp. Kỳ cuối cùng "
+                    f"báo cáo được là {final} ({_lower(final.label)}).")
+        return (f"danh mục đơn vị không có quận, huyện nào trong kỳ {period} "
+                f"({_lower(period.label)}); "
+                "hãy kiểm tra kỳ báo cáo hoặc danh mục đơn vị (THONGKE_UNITS).")
+
     def district(self, code: str, period: Period) -> District | None:
         return self._on(period.end)[1].get(code)
 
@@ -184,6 +206,11 @@ class Registry:
             hits = [d for d in self.districts(period)
                     if ascii_fold(split_prefix(d.name, DISTRICT_PREFIXES)[1]) == akey]
         return hits[0] if len(hits) == 1 else None
+
+
+def _lower(label: str) -> str:
+    """A period's label inside a sentence: "Năm 2025" -> "năm 2025"."""
+    return label[:1].lower() + label[1:]
 
 
 def _day(text: str) -> date:

@@ -113,3 +113,39 @@ def test_check_uses_the_record_and_history_lists_versions(prefect_harness, tmp_p
     listed = runner.invoke(app, ["history", "--reports-dir", str(reports), "-d", "318"])
     assert listed.exit_code == 0 and "bao cao 2016.xlsx" in listed.output
     assert "Đã tiếp nhận" in listed.output and "Kỳ 2016" in listed.output
+
+
+AFTER_JUNE_2025 = "không còn cấp quận, huyện"
+
+
+@pytest.mark.parametrize("command", [
+    ["run", "--period", "2025"],
+    ["run", "--period", "2026-H1"],
+    ["template", "-d", "315", "-p", "2025", "-o", "{tmp}/bieu.xlsx"],
+    ["check", "-p", "2025", "{tmp}/ok.xlsx"],
+    ["sample", "--periods", "2024,2025", "--raw-dir", "{tmp}/mau"],
+])
+def test_every_command_answers_a_period_after_june_2025(tmp_path, command):
+    """One clear Vietnamese message, rc 2, and nothing written (issue 15): from 1 Jul 2025
+    Hải Phòng has no districts, so the district form cannot be reported."""
+    write_clean(tmp_path / "ok.xlsx", "318", "2017")
+    raw = tmp_path / "raw"
+    (raw / "2025").mkdir(parents=True)  # a folder there: still refused, not read
+    before = sorted(p.name for p in tmp_path.rglob("*"))
+    args = [a.replace("{tmp}", str(tmp_path)) for a in command]
+    if command[0] == "run":
+        args += ["--raw-dir", str(raw), "--reports-dir", str(tmp_path / "out")]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 2, result.output
+    assert AFTER_JUNE_2025 in result.output and "2025-H1" in result.output
+    assert "Traceback" not in result.output and "Đã sinh" not in result.output
+    assert sorted(p.name for p in tmp_path.rglob("*")) == before  # nothing claimed, nothing made
+
+
+def test_a_workbook_dated_after_june_2025_gets_one_finding(tmp_path):
+    book = edit(write_clean(tmp_path / "ok.xlsx", "318", "2017"), tmp_path / "b.xlsx",
+                **{"Thông tin!B3": "2025"})
+    result = runner.invoke(app, ["check", str(book)])
+    assert result.exit_code == 1
+    assert result.output.count("[LỖI") == 1 and AFTER_JUNE_2025 in result.output
+    assert "'Thông tin'!B3" in result.output

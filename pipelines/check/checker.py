@@ -176,6 +176,10 @@ def _read_book(book, result: WorkbookResult, where: Where, catalogue: Catalogue,
                                   cover.cell("period"), raw_period))
         return result
     result.period = str(period)
+    if (refused := registry.refusal(period)) is not None:  # e.g. after 30 Jun 2025
+        result.findings.append(at("R05", f"Không nhận báo cáo theo biểu mẫu này: {refused}",
+                                  cover.cell("period"), raw_period))
+        return result
     district = registry.find_district(cover.get("district_code"), cover.get("district_name"), period)
     if district is not None:  # known even when the period is wrong: the feedback goes to it
         result.district_code, result.district_name = district.code, district.name
