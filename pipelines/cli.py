@@ -270,15 +270,26 @@ def check(
 def history(
     period: Optional[str] = typer.Option(None, "--period", "-p", help="Chỉ kỳ này (ví dụ 2017-H1)."),
     district: Optional[str] = typer.Option(None, "--district", "-d", help="Chỉ quận/huyện này (mã, ví dụ 315)."),
+    unit: Optional[str] = typer.Option(
+        None, "--unit", "-u",
+        help="Chuỗi số liệu của một xã, phường (mã, ví dụ 11770) qua các kỳ: theo số đã báo cáo "
+             "và theo địa giới hiện nay; cần --indicator."),
+    indicator: Optional[str] = typer.Option(None, "--indicator", "-i",
+                                            help="Mã chỉ tiêu của chuỗi, ví dụ GN01."),
     reports_dir: Optional[Path] = typer.Option(None, "--reports-dir", help=REPORTS_HELP),
 ) -> None:
-    """Lịch sử các phiên bản báo cáo đã nhận: tệp nào, khi nào, dùng hay bị thay thế."""
+    """Lịch sử các phiên bản báo cáo đã nhận: tệp nào, khi nào, dùng hay bị thay thế; với
+    --unit và --indicator: chuỗi số liệu của một đơn vị."""
     from pipelines.record.db import read_versions
     from pipelines.check.submissions import STATUS_VI
 
-    db = get_settings(reports_dir=reports_dir).record_path
+    settings = get_settings(reports_dir=reports_dir)
+    db = settings.record_path
     if not db.exists():
         _fail(f"chưa có sổ lưu số liệu {db}; hãy chạy `thongke run` trước.")
+    if unit is not None or indicator is not None:
+        _unit_series(settings, unit, indicator, period)
+        return
     versions = read_versions(db, period, district.strip() if district else None)
     if versions.empty:
         typer.echo("Không có phiên bản nào khớp điều kiện.")
@@ -290,6 +301,30 @@ def history(
             got = v.received_at.strftime("%d/%m/%Y %H:%M") if not _missing(v.received_at) else "?"
             typer.echo(f"  {STATUS_VI.get(v.status, v.status)}: {v.file} (ngày lập {made}, "
                        f"nhận {got}, mã {v.sha256[:12]}, {v.runs} lần chạy)")
+
+
+def _unit_series(settings, unit: Optional[str], indicator: Optional[str],
+                 period: Optional[str]) -> None:
+    from pipelines.feedback.listing import series_lines
+    from pipelines.record.series import read_unit_series
+    from schemas.periods import PeriodError, parse_period
+
+    if not unit or not indicator:
+        _fail("chuỗi số liệu cần cả --unit (mã đơn vị) và --indicator (mã chỉ tiêu).")
+    programme = settings.programme()
+    code = indicator.strip().upper()
+    if code not in programme.catalogue.indicators:
+        _fail(f"không có chỉ tiêu mã “{indicator}” trong danh mục chỉ tiêu.")
+    to = None
+    if period:
+        try:
+            to = parse_period(period)
+        except PeriodError as exc:
+            _fail(str(exc))
+    series = read_unit_series(settings.record_path, programme.registry, programme.catalogue,
+                              unit.strip(), code, to, wait=settings.record_timeout)
+    for line in series_lines(series, programme.catalogue, programme.registry):
+        typer.echo(line)
 
 
 def _missing(value) -> bool:

@@ -38,6 +38,7 @@ from pipelines.record import db as record
 from pipelines.record import outputs
 from pipelines.record.aggregate import aggregate
 from pipelines.record.boundaries import restated
+from pipelines.record.series import registry_tables, with_validity
 from pipelines.report import official
 from pipelines.service.artifacts import (artifact_key, submissions_table, summary_markdown,
                                          validation_markdown)
@@ -120,13 +121,17 @@ def record_and_aggregate(tables: dict, period: str, settings: Settings, run_id: 
     """Sum the period's accepted numbers unit -> district -> top, then keep the numbers and
     the sums on record in one transaction (`record.write_period`): a run killed or failing
     here leaves the record as the last finished run left it, and a retry redoes it all."""
+    programme = settings.programme()
     with timings.step("aggregate"):
-        agg = aggregate_tables(tables, period, settings.programme())
+        agg = aggregate_tables(tables, period, programme)
     with timings.step("record"):
+        units, successions = registry_tables(programme.registry)
         record.write_period(settings.record_path, period, run_id,
                             submissions=tables["submissions"], sheets=tables["sheets"],
-                            values=tables["values"], findings=tables["findings"],
-                            aggregates=agg, wait=settings.record_timeout)
+                            values=with_validity(tables["values"], programme.registry,
+                                                 parse_period(period)),
+                            findings=tables["findings"], aggregates=agg, units=units,
+                            successions=successions, wait=settings.record_timeout)
     return agg
 
 

@@ -163,6 +163,11 @@ class Registry:
     def all_units(self, period: Period) -> list[Unit]:
         return list(self._on(period.end)[3])
 
+    def every_unit(self) -> tuple[Unit, ...]:
+        """Every unit row of the registry, all periods (a code may appear more than once,
+        each row with its own validity)."""
+        return tuple(self._units)
+
     def carried(self, since: Period, to: Period) -> dict[str, list[tuple[str, float]]]:
         """Unit code in `to` -> [(unit code in `since`, share)] for the units whose values
         are summed on `to`'s boundaries (predecessors into successors); only units whose

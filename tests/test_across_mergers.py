@@ -109,3 +109,24 @@ def test_the_report_tells_the_break(four_years):
     # beyond the trend's span, and the break still marked on its trend
     text21 = (root / "reports" / "2021" / "bao_cao.html").read_text(encoding="utf-8")
     assert "01/02/2020" in text21
+
+
+@pytest.mark.slow
+def test_history_reads_a_series_both_ways(four_years):
+    """`thongke history --unit`: Quyết Tiến as reported jumps in 2020; on current boundaries
+    its 2019 is its own households plus Tiên Tiến's, as the record holds them."""
+    from typer.testing import CliRunner
+
+    from pipelines.cli import app
+
+    root, _ = four_years
+    result = CliRunner().invoke(app, ["history", "-u", "11770", "-i", "GN01",
+                                      "--reports-dir", str(root / "reports")])
+    assert result.exit_code == 0, result.output
+    own = {u: v for _, u, i, v in _unit_values(root, "2019") if i == "GN01"}
+    from pipelines.base.text import vn_number
+
+    restated = result.output.split("Theo địa giới kỳ 2021")[1]
+    assert f"2019: {vn_number(own['11770'] + own['11767'])}" in restated
+    reported = result.output.split("Theo địa giới kỳ 2021")[0]
+    assert f"2019: {vn_number(own['11770'])}" in reported

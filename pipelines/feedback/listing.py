@@ -87,3 +87,40 @@ def describe_check(result: WorkbookResult, history_note: str = "") -> list[str]:
     else:
         lines.append("Không có lỗi; hãy xem lại các cảnh báo, nếu số liệu đúng thì có thể gửi.")
     return lines
+
+
+def series_lines(series, catalogue, registry) -> list[str]:
+    """`thongke history --unit … --indicator …`: a unit's series as reported (one block per
+    unit that held the code) and on the boundaries of the last period (`record.series`)."""
+    from pipelines.base.text import vn_number
+
+    ind = catalogue.indicators.get(series.indicator)
+    decimals = 2 if ind is not None and ind.type == "money" else 0
+    label = f"{series.indicator} ({ind.label})" if ind is not None else series.indicator
+
+    def shown(values) -> str:
+        return "; ".join(f"{p}: {'trống' if v is None else vn_number(v, decimals)}"
+                         for p, v in values) or "không có số liệu"
+
+    def unit(u) -> str:
+        district = registry.district(u.district_code, series.to) if series.to else None
+        where = f", {district.name}" if district is not None else ""
+        return (f"{u.name}{where}, mã {u.code} từ {u.valid_from.strftime('%d/%m/%Y')} đến "
+                f"{u.valid_to.strftime('%d/%m/%Y')}")
+
+    lines = [f"Đơn vị mã {series.code}, chỉ tiêu {label}."]
+    if not series.reported and not series.restated:
+        return lines + ["Sổ lưu không có số liệu nào của mã đơn vị này cho chỉ tiêu này."]
+    lines.append("Theo số đã báo cáo (mỗi đơn vị một chuỗi; một mã dùng lại cho đơn vị khác "
+                 "không nối vào chuỗi cũ):")
+    for block in series.reported:
+        before = (f" (trước đây {', '.join(block.former_names)})" if block.former_names else "")
+        lines.append(f"  {unit(block.unit)}{before}: {shown(block.values)}")
+    if series.current is None:
+        lines.append(f"Kỳ {series.to} không có đơn vị nào mang mã {series.code}: không tính "
+                     "lại theo địa giới.")
+    else:
+        lines.append(f"Theo địa giới kỳ {series.to} ({series.current.name}; các kỳ trước cộng "
+                     "cả số của đơn vị đã nhập vào, theo danh mục sáp nhập):")
+        lines.append(f"  {shown(series.restated)}")
+    return lines

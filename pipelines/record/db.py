@@ -56,7 +56,18 @@ CREATE TABLE IF NOT EXISTS submission_log (
 CREATE TABLE IF NOT EXISTS aggregates (
     period VARCHAR, level VARCHAR, org_unit_code VARCHAR, org_unit_name VARCHAR,
     indicator VARCHAR, value DOUBLE, complete BOOLEAN);
+CREATE TABLE IF NOT EXISTS units (
+    unit_code VARCHAR, unit_name VARCHAR, unit_type VARCHAR, district_code VARCHAR,
+    valid_from DATE, valid_to DATE);
+CREATE TABLE IF NOT EXISTS successions (
+    effective DATE, old_code VARCHAR, old_name VARCHAR, new_code VARCHAR, new_name VARCHAR,
+    change VARCHAR, share DOUBLE, source VARCHAR);
+ALTER TABLE unit_values ADD COLUMN IF NOT EXISTS unit_valid_from DATE;
 """
+# A unit is its code and its validity: `unit_values.unit_valid_from` is the first day of the
+# registry row the value was reported for (11344 is Phường Lương Khánh Thiện from 2016-01-01
+# and Phường Cầu Đất from 2025-01-01); `units` and `successions` are the registry's copy as
+# the last run used it, so the record can be read on its own.
 PERIOD_TABLES = ("submissions", "sheets", "unit_values", "findings", "aggregates")
 DEFAULT_TIMEOUT = RECORD_TIMEOUT  # seconds to wait for the record (settings.record_timeout)
 
@@ -169,6 +180,15 @@ def _insert(con: duckdb.DuckDBPyConnection, table: str, frame: pd.DataFrame, per
     con.unregister("_frame")
 
 
+def _insert_all(con: duckdb.DuckDBPyConnection, table: str, frame: pd.DataFrame) -> None:
+    if frame.empty:
+        return
+    cols = [c[0] for c in con.execute(f"DESCRIBE {table}").fetchall()]
+    con.register("_frame", frame.reindex(columns=cols))
+    con.execute(f"INSERT INTO {table} SELECT * FROM _frame")
+    con.unregister("_frame")
+
+
 @contextmanager
 def _transaction(path: Path, wait: float) -> Iterator[duckdb.DuckDBPyConnection]:
     """A connection whose work commits as a whole or not at all."""
@@ -187,7 +207,8 @@ def _transaction(path: Path, wait: float) -> Iterator[duckdb.DuckDBPyConnection]
 
 def write_period(path: Path, period: str, run_id: str, *, submissions: pd.DataFrame,
                  sheets: pd.DataFrame, values: pd.DataFrame, findings: pd.DataFrame,
-                 aggregates: pd.DataFrame | None = None, wait: float = DEFAULT_TIMEOUT) -> None:
+                 aggregates: pd.DataFrame | None = None, units: pd.DataFrame | None = None,
+                 successions: pd.DataFrame | None = None, wait: float = DEFAULT_TIMEOUT) -> None:
     """Replace everything recorded for `period` (with its `aggregates`, computed by the
     caller from the same frames), log the run's submissions and the run, in one
     transaction: all of it is on record, or none of it. Without `aggregates` the period's
@@ -203,6 +224,10 @@ def write_period(path: Path, period: str, run_id: str, *, submissions: pd.DataFr
         _insert(con, "findings", findings, period)
         if aggregates is not None:
             _insert(con, "aggregates", aggregates, period)
+        for table, frame in (("units", units), ("successions", successions)):
+            if frame is not None:  # the registry as this run used it, replaced whole
+                con.execute(f"DELETE FROM {table}")
+                _insert_all(con, table, frame)
         con.execute("INSERT INTO runs VALUES (?, ?, ?, ?)", [run_id, period, now, len(submissions)])
         timings.pause_point("record-transaction")  # fault injection (kill tests) only
 
@@ -218,11 +243,19 @@ def read_period(path: Path, period: str, wait: float = DEFAULT_TIMEOUT
     return values, accepted
 
 
-def read_values(path: Path, wait: float = DEFAULT_TIMEOUT) -> pd.DataFrame:
-    """Every accepted unit value on record: period, district_code, unit_code, indicator, value."""
+def read_values(path: Path, wait: float = DEFAULT_TIMEOUT, *, unit_code: str | None = None,
+                indicator: str | None = None) -> pd.DataFrame:
+    """Every accepted unit value on record (or of one unit code / indicator): period,
+    district_code, unit_code, indicator, value."""
+    where, args = [], []
+    for column, wanted in (("unit_code", unit_code), ("indicator", indicator)):
+        if wanted is not None:
+            where.append(f"{column} = ?")
+            args.append(wanted)
+    clause = f" WHERE {' AND '.join(where)}" if where else ""
     with connect(path, read_only=True, wait=wait) as con:
         return con.execute("SELECT period, district_code, unit_code, indicator, value "
-                           "FROM unit_values").df()
+                           "FROM unit_values" + clause, args).df()
 
 
 def read_versions(path: Path, period: str | None = None, district_code: str | None = None,
@@ -237,13 +270,17 @@ def read_versions(path: Path, period: str | None = None, district_code: str | No
         args.append(district_code)
     clause = f"WHERE {' AND '.join(where)}" if where else ""
     with connect(path, read_only=True, wait=wait) as con:
-        return con.execute(f"""
+        out = con.execute(f"""
             SELECT period, district_code, file, sha256, any_value(made_on) AS made_on,
                    min(received_at) AS received_at, min(run_at) AS first_seen,
                    max(run_at) AS last_seen, arg_max(status, run_at) AS status, count(*) AS runs
             FROM submission_log {clause}
             GROUP BY period, district_code, file, sha256
             ORDER BY period, district_code, first_seen, file""", args).df()
+    if out.empty:
+        return out
+    order = out["period"].map(period_order)  # periods as periods: 2019-H1 before 2019
+    return out.iloc[sorted(range(len(out)), key=lambda i: order.iat[i])].reset_index(drop=True)
 
 
 def districts_by_hash(path: Path, wait: float = DEFAULT_TIMEOUT) -> dict[str, str]:
@@ -269,4 +306,15 @@ def read_aggregates(path: Path, periods: list[str] | None = None,
 
 def recorded_periods(path: Path, wait: float = DEFAULT_TIMEOUT) -> list[str]:
     with connect(path, read_only=True, wait=wait) as con:
-        return [r[0] for r in con.execute("SELECT DISTINCT period FROM aggregates ORDER BY 1").fetchall()]
+        found = [r[0] for r in con.execute("SELECT DISTINCT period FROM aggregates").fetchall()]
+    return sorted(found, key=period_order)
+
+
+def period_order(period: str) -> tuple:
+    """A sort key that orders periods as periods (2019-H1 before 2019), text as text after."""
+    from schemas.periods import PeriodError, parse_period
+
+    try:
+        return (0, *parse_period(period).sort_key)
+    except PeriodError:
+        return (1, period)
