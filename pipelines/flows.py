@@ -38,7 +38,8 @@ from pipelines.record import db as record
 from pipelines.record import outputs
 from pipelines.record.aggregate import aggregate
 from pipelines.record.boundaries import restated
-from pipelines.record.series import registry_tables, with_validity
+from pipelines.record.series import (changed_units_table, registry_tables, stock_indicators,
+                                     with_validity)
 from pipelines.report import official
 from pipelines.service.artifacts import (artifact_key, submissions_table, summary_markdown,
                                          validation_markdown)
@@ -183,6 +184,23 @@ class PeriodRefused(ValueError):
     """A period the district form cannot report (`Registry.refusal` says why)."""
 
 
+def boundary_series(settings: Settings, period: str) -> pd.DataFrame | None:
+    """The series of the units a boundary change made (absorbers, recoded units) since the
+    first period on record, as reported and on this period's boundaries, for the summary
+    workbook; None when no boundary changed over the periods on record."""
+    programme, db, wait = settings.programme(), settings.record_path, settings.record_timeout
+    registry, current = programme.registry, parse_period(period)
+    if not registry.successions:
+        return None
+    shown = [parse_period(p) for p in record.recorded_periods(db, wait=wait)]
+    shown = [p for p in shown if p.sort_key <= current.sort_key]
+    if not shown or not registry.carried(shown[0], current):
+        return None
+    values = record.read_values(db, wait=wait, indicators=stock_indicators(programme.catalogue))
+    values = values[values["period"].isin({str(p) for p in shown})]
+    return changed_units_table(values, registry, programme.catalogue, current)
+
+
 @task(name="render-report", cache_policy=NO_CACHE, **IO_RETRIES)
 def render_outputs(period: str, out_dir: str, aggregates: pd.DataFrame, tables: dict,
                    settings: Settings
@@ -199,13 +217,15 @@ def render_outputs(period: str, out_dir: str, aggregates: pd.DataFrame, tables: 
         from pipelines.report.render import render_report
 
         history = earlier_aggregates(settings, period)
+        series = boundary_series(settings, period)
         aimed = ((goals.source, cache.frame_digest(goals.frame), *map(str, goals.problems))
                  if goals else ("no targets",))
         key = cache.render_key(
             period, str(pdf), date.today().isoformat(),  # the report says when it was made
             f"min_coverage={settings.min_coverage}",  # which changes the sentences state
             *(cache.frame_digest(f) for f in (aggregates, tables["submissions"],
-                                             tables["findings"], tables["completeness"], history)),
+                                             tables["findings"], tables["completeness"], history,
+                                             series)),
             *aimed, official.fingerprint(settings.official_path, other_units),  # heading, signer
             cache.source_digest(settings.units_path))  # the districts named
         stamp = Path(out_dir) / ".render.json"
@@ -219,7 +239,7 @@ def render_outputs(period: str, out_dir: str, aggregates: pd.DataFrame, tables: 
                               completeness=tables["completeness"], targets=goals, pdf=pdf,
                               min_coverage=settings.min_coverage, registry=programme.registry,
                               official_path=settings.official_path,
-                              helper=settings.render_helper)
+                              helper=settings.render_helper, unit_series=series)
         written = {k: str(v) for k, v in paths.items()}
         if "pdf" in written or not pdf:  # a PDF that failed is tried again next time
             write_text(stamp, json.dumps({"key": key, "paths": written}, ensure_ascii=False))

@@ -142,7 +142,7 @@ def relations_model(catalogue: Catalogue) -> type[PandasModel]:
 
 class AggregatesModel(PandasModel):
     period: Series[str]
-    level: Series[str] = pa.Field(isin=["unit", "district", "city"])
+    level: Series[str] = pa.Field(isin=["unit", "district", "province", "city", "country"])
     org_unit_code: Series[str]
     org_unit_name: Series[str]
     indicator: Series[str]

@@ -106,13 +106,20 @@ class Registry:
     def __init__(self, units: list[Unit], districts: list[District],
                  top: tuple[str, str, str] = (CITY_CODE, CITY_NAME, CITY_LABEL),
                  source: Path | None = None, provinces: dict[str, str] | None = None,
-                 successions: tuple[Succession, ...] = ()):
+                 successions: tuple[Succession, ...] = (),
+                 province_codes: dict[str, str] | None = None,
+                 province_names: dict[str, str] | None = None):
         self._units = units
         self.successions = successions  # what became of the units that left the list
         self.source = source  # another units file (national scale); None: Hải Phòng's own
         self.provinces = provinces or {}  # district code -> its province's name
+        self.province_codes = province_codes or {}  # district code -> its province's code
+        self.province_names = province_names or {}  # province code -> its name
         self._districts = districts
         self.top_code, self.top_name, self.top_label = top
+        # The top of the hierarchy: the city (Hải Phòng's own file, or a file of one
+        # province), or the country (a file of several provinces, ranked under it).
+        self.top_level = "country" if self.top_code == COUNTRY_CODE else "city"
         self._former: dict[tuple[str, date], list[tuple[Unit, Succession]]] = {}
         self._by_day: dict[date, tuple[list[District], dict[str, District],
                                        dict[str, list[Unit]], list[Unit]]] = {}
@@ -130,6 +137,21 @@ class Registry:
 
     def districts(self, period: Period) -> list[District]:
         return list(self._on(period.end)[0])
+
+    def levels(self, period: Period) -> tuple[str, ...]:
+        """The levels of the hierarchy in `period`, lowest first, as the data has them:
+        ("unit", "district", "city") for Hải Phòng (or a file of one province);
+        ("unit", "district", "province", "country") for a file of several provinces. A
+        period with no district has no district level (nor a province level)."""
+        if not self._on(period.end)[0]:
+            return ("unit", self.top_level)
+        if self.top_level == "country":
+            return ("unit", "district", "province", "country")
+        return ("unit", "district", self.top_level)
+
+    def province_of(self, district_code: str) -> str | None:
+        """The code of the province a district belongs to (None if the file does not say)."""
+        return self.province_codes.get(str(district_code))
 
     def refusal(self, period: Period) -> str | None:
         """Why `period` cannot be reported on the district form, in words for an officer
@@ -248,10 +270,12 @@ def _load(source: Path) -> Registry:
     districts: dict[tuple[str, str], District] = {}
     provinces: dict[str, str] = {}
     district_provinces: dict[str, str] = {}
+    province_codes: dict[str, str] = {}  # district code -> province code
     with units_csv.open(encoding="utf-8", newline="") as f:
         for r in csv.DictReader(f):
             provinces[str(int(r["province_code"]))] = r["province_name"]
             district_provinces[str(int(r["district_code"]))] = r["province_name"].strip()
+            province_codes[str(int(r["district_code"]))] = str(int(r["province_code"]))
             units.append(Unit(
                 code=str(int(r["unit_code"])), name=r["unit_name"],
                 type=_unit_type(r["unit_name"], r["unit_type"]),
@@ -282,4 +306,6 @@ def _load(source: Path) -> Registry:
         top = (COUNTRY_CODE, COUNTRY_NAME, COUNTRY_LABEL)
     return Registry(units, list(districts.values()), top,
                     source=source if source.is_file() else None, provinces=district_provinces,
-                    successions=() if source.is_file() else load_successions(data_dir))
+                    successions=() if source.is_file() else load_successions(data_dir),
+                    province_codes=province_codes,
+                    province_names={c: n.strip() for c, n in provinces.items()})

@@ -130,3 +130,24 @@ def test_history_reads_a_series_both_ways(four_years):
     assert f"2019: {vn_number(own['11770'] + own['11767'])}" in restated
     reported = result.output.split("Theo địa giới kỳ 2021")[0]
     assert f"2019: {vn_number(own['11770'])}" in reported
+
+
+@pytest.mark.slow
+def test_the_summary_workbook_holds_the_absorbers_series(four_years):
+    """Sheet "Chuỗi số liệu": Quyết Tiến's households as reported and on current boundaries
+    (its own plus Tiên Tiến's before 2020), each written as a number, names as text."""
+    import openpyxl
+
+    root, _ = four_years
+    wb = openpyxl.load_workbook(root / "reports" / "2021" / "tong_hop.xlsx")
+    ws = wb["Chuỗi số liệu"]
+    rows = list(ws.iter_rows(min_row=4, values_only=True))
+    header, body = rows[0], rows[1:]
+    col = header.index("2019")
+    mine = {r[4]: r for r in body if r[0] == "11770" and str(r[3]).startswith("GN01")}
+    own = {u: v for _, u, i, v in _unit_values(root, "2019") if i == "GN01"}
+    assert mine["Theo số đã báo cáo"][col] == own["11770"]
+    assert mine["Theo địa giới hiện nay"][col] == own["11770"] + own["11767"]
+    assert mine["Theo địa giới hiện nay"][header.index("2021")] == mine["Theo số đã báo cáo"][
+        header.index("2021")]
+    assert {r[0] for r in body} <= {"11320", "11323", "11353", "11458", "11770", "11821"}

@@ -98,3 +98,54 @@ def test_boundary_changes_lists_what_the_periods_span():
     assert all(s.effective.isoformat() == "2020-02-01" for s in changes)
     assert boundary_changes(REG, [parse_period("2017"), P2019]) == []
     assert boundary_changes(REG, [P2020]) == []
+
+
+def test_method_note_words_for_boundary_changes(registry):
+    from datetime import date
+
+    from pipelines.report.compare import MAX_NAMED_CHANGES, boundary_lines
+    from schemas.successions import Succession
+
+    assert boundary_lines([]) == []
+    changes = boundary_changes(registry, [parse_period("2019"), parse_period("2020")])
+    lines = boundary_lines(changes, {"11770": "Huyện Tiên Lãng"})
+    assert "từ 01/02/2020: " in lines[0]
+    assert "Xã Tiên Tiến nhập vào Xã Quyết Tiến (Huyện Tiên Lãng)" in lines[0]
+    assert lines[1] == "Ngoài ra: 1 đơn vị đổi tên."  # Ngọc Hải -> Hải Sơn
+    assert "không phải kết quả thực hiện" in lines[-1]
+    many = [Succession(date(2025, 1, 1), str(n), f"Xã {n}", "1", "Xã Một", "absorbed", 1.0, "")
+            for n in range(MAX_NAMED_CHANGES + 1)]
+    assert f"{MAX_NAMED_CHANGES + 1} đơn vị nhập vào đơn vị khác" in boundary_lines(many)[0]
+
+
+def test_trend_breaks_fall_between_the_periods_a_change_is_in(registry):
+    from pipelines.report.plans import trend_breaks
+
+    periods = [parse_period(p) for p in ("2019", "2020-H1", "2020", "2021")]
+    assert trend_breaks(periods, registry) == {1: "Thay đổi địa giới 01/02/2020"}
+    assert trend_breaks(periods[1:], registry) == {}
+    assert trend_breaks(periods, None) == {}
+
+
+def test_an_ended_unit_makes_its_district_not_comparable(registry, catalogue):
+    """2024 on 2025-H1's boundaries: units gone with no successor named leave their
+    districts (and the top) incomplete, so no change is stated over them."""
+    from pipelines.record.boundaries import ended_in, restated
+
+    since, to = parse_period("2024"), parse_period("2025-H1")
+    hit = ended_in(registry, since, to)
+    assert hit and hit < {d.code for d in registry.districts(to)}
+    frames = []
+    for d in registry.districts(since):
+        for unit, row in simulate_values(d.code, since)["GN"].items():
+            frames += [(d.code, unit, "GN", code, float(v)) for code, v in row.items() if v is not None]
+    vals = pd.DataFrame(frames, columns=["district_code", "unit_code", "sheet", "indicator", "value"])
+    accepted = pd.DataFrame([(d.code, "GN") for d in registry.districts(since)],
+                            columns=["district_code", "sheet"])
+    recorded = aggregate(vals, accepted, registry, since, catalogue)
+    out = restated(recorded, lambda p: (vals, accepted), registry, to, catalogue)
+    districts = out[(out["level"] == "district") & (out["indicator"] == "GN01")].set_index("org_unit_code")
+    assert not districts.loc[sorted(hit), "complete"].any()
+    others = sorted(set(districts.index) - hit)
+    assert districts.loc[others, "complete"].all()
+    assert not out[(out["level"] == "city") & (out["indicator"] == "GN01")]["complete"].any()

@@ -528,7 +528,7 @@ def _national_aggregates(registry, period: str = PERIOD) -> pd.DataFrame:
                  (period, "district", d.code, d.name, "GN06", float(10 * n), True),
                  (period, "district", d.code, d.name, "AS01", float(n % 50), True),
                  (period, "district", d.code, d.name, "AS02", float(n % 7), True)]
-    top = (period, "city", registry.top_code, registry.top_name)
+    top = (period, registry.top_level, registry.top_code, registry.top_name)
     rows += [(*top, "GN_TL_NGHEO", 4.2, True), (*top, "GN06", 123_456.0, True),
              (*top, "AS01", 9_999.0, True), (*top, "AS02", 2_000.0, True)]
     cols = ["period", "level", "org_unit_code", "org_unit_name", "indicator", "value", "complete"]

@@ -1,4 +1,6 @@
-"""Aggregation unit -> district -> city, exactly as FORM.md section 5.
+"""Aggregation unit -> district -> city, exactly as FORM.md section 5; over the levels
+the registry has in the period (`Registry.levels`): at national scale unit -> district ->
+province -> country, a province summed from its units exactly as a district is.
 
 Pure functions over pandas frames. Every output indicator is computed the same
 way at every level: each unit contributes whether the indicator *applies* to it,
@@ -125,23 +127,24 @@ def aggregate(values: pd.DataFrame, accepted: pd.DataFrame, registry: Registry, 
     contrib = _contributions(frame, catalogue)
     scales = {d.code: d.scale for d in catalogue.derived}
     derived_ratios = [d for d in catalogue.derived if d.method == "ratio" and d.code not in contrib]
-    districts = {d.code: d.name for d in registry.districts(period)}
+    levels = registry.levels(period)
+    groups = _groups(frame, registry, period, levels)
     parts = []
-    for level in ("unit", "district", "city"):
+    for level in levels:
         rows = {}
         for code, c in contrib.items():
             if level == "unit":
                 g = c
                 names = frame["unit_name"]
-            elif level == "district":
-                g = c.drop(columns="kind").groupby(frame["district_code"]).sum()
-                names = pd.Series(districts).reindex(g.index)
-            else:
+            elif level == levels[-1]:  # the top: one row, even over no unit
                 g = c.drop(columns="kind").sum().to_frame(registry.top_code).T
                 names = pd.Series({registry.top_code: registry.top_name})
+            else:
+                keys, names = groups[level]
+                g = c.drop(columns="kind").groupby(keys).sum()
             value, complete = _finish(c["kind"].iloc[0], g, scales.get(code, 1.0))
-            # A unit carries what applies to it; every district and the city carry every
-            # summed and derived indicator (over no unit of the kind a sum or count is 0).
+            # A unit carries what applies to it; every district, province and the top carry
+            # every summed and derived indicator (over no unit of the kind a sum or count is 0).
             keep = g["app"] > 0 if level == "unit" else pd.Series(True, index=g.index)
             rows[code] = pd.DataFrame({"org_unit_code": g.index.astype(str), "org_unit_name":
                                        names.reindex(g.index).values, "value": value.values,
@@ -170,11 +173,29 @@ def aggregate(values: pd.DataFrame, accepted: pd.DataFrame, registry: Registry, 
     out["period"] = str(period)
     out = _round(out, catalogue)
     order = _indicator_order(catalogue)
-    out["_lvl"] = out["level"].map({"city": 0, "district": 1, "unit": 2})
+    out["_lvl"] = out["level"].map({lv: len(levels) - 1 - i for i, lv in enumerate(levels)})
     out["_ind"] = out["indicator"].map(order)
     out["_code"] = out["org_unit_code"].astype(int)
     out = out.sort_values(["_lvl", "_code", "_ind"]).drop(columns=["_lvl", "_ind", "_code"])
     return out[AGGREGATE_COLUMNS].reset_index(drop=True)
+
+
+def _groups(frame: pd.DataFrame, registry: Registry, period: Period, levels: tuple[str, ...]
+            ) -> dict[str, tuple[pd.Series, pd.Series]]:
+    """Per level between the unit and the top (the last of `levels`): each unit's org unit
+    code at that level (the key its parts are summed by) and the org units' names by code."""
+    out: dict[str, tuple[pd.Series, pd.Series]] = {}
+    for level in levels[1:-1]:
+        if level == "district":
+            keys = frame["district_code"]
+            names = pd.Series({d.code: d.name for d in registry.districts(period)}, dtype=object)
+        elif level == "province":
+            keys = frame["district_code"].map(registry.province_codes)
+            names = pd.Series(registry.province_names, dtype=object)
+        else:
+            raise ValueError(level)
+        out[level] = (keys, names)
+    return out
 
 
 def _round(out: pd.DataFrame, catalogue: Catalogue) -> pd.DataFrame:

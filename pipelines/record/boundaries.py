@@ -106,5 +106,25 @@ def restated(recorded: pd.DataFrame, read_period, registry: Registry, current: P
             continue
         values, accepted = read_period(period)
         again = aggregate_on(values, accepted, registry, since, current, catalogue)
-        parts.append(again.reindex(columns=recorded.columns))
+        parts.append(_not_comparable(again, ended_in(registry, since, current))
+                     .reindex(columns=recorded.columns))
     return pd.concat(parts, ignore_index=True)
+
+
+def ended_in(registry: Registry, since: Period, to: Period) -> set[str]:
+    """The districts of `to` that held, in `since`, a unit that ended by `to` with no
+    successor named: their numbers of `since` cannot be put on `to`'s boundaries."""
+    gone = {s.old_code for s in boundary_changes(registry, [since, to]) if s.change == "ended"}
+    return {u.district_code for u in registry.all_units(since) if u.code in gone}
+
+
+def _not_comparable(aggregates: pd.DataFrame, districts: set[str]) -> pd.DataFrame:
+    """`aggregates` (restated) with the given districts, and every level above the
+    district, marked incomplete: a unit ended with no successor named, so the restated
+    period lacks what it held and no change is stated over it (claims compare complete
+    values only)."""
+    if not districts:
+        return aggregates
+    hit = ((aggregates["level"] == "district") & aggregates["org_unit_code"].isin(districts)) | (
+        ~aggregates["level"].isin(["unit", "district"]))
+    return aggregates.assign(complete=aggregates["complete"].where(~hit, False))

@@ -244,14 +244,18 @@ def read_period(path: Path, period: str, wait: float = DEFAULT_TIMEOUT
 
 
 def read_values(path: Path, wait: float = DEFAULT_TIMEOUT, *, unit_code: str | None = None,
-                indicator: str | None = None) -> pd.DataFrame:
-    """Every accepted unit value on record (or of one unit code / indicator): period,
-    district_code, unit_code, indicator, value."""
+                indicator: str | None = None, indicators: list[str] | None = None
+                ) -> pd.DataFrame:
+    """Every accepted unit value on record (or of one unit code / indicator / these
+    indicators): period, district_code, unit_code, indicator, value."""
     where, args = [], []
     for column, wanted in (("unit_code", unit_code), ("indicator", indicator)):
         if wanted is not None:
             where.append(f"{column} = ?")
             args.append(wanted)
+    if indicators is not None:
+        where.append(f"indicator IN ({', '.join('?' for _ in indicators) or 'NULL'})")
+        args += list(indicators)
     clause = f" WHERE {' AND '.join(where)}" if where else ""
     with connect(path, read_only=True, wait=wait) as con:
         return con.execute("SELECT period, district_code, unit_code, indicator, value "

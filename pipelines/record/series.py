@@ -163,3 +163,39 @@ def read_unit_series(db, registry: Registry, catalogue: Catalogue, code: str, in
     kw = {} if wait is None else {"wait": wait}
     return unit_series(record.read_values(db, indicator=indicator, **kw), registry, catalogue,
                        code, indicator, to)
+
+
+BASIS_TEXT = {"reported": "Theo số đã báo cáo", "current": "Theo địa giới hiện nay"}
+
+
+def changed_units_table(values: pd.DataFrame, registry: Registry, catalogue: Catalogue,
+                        to: Period) -> pd.DataFrame:
+    """For each unit of `to` that carries another unit's values (an absorber, a recoded
+    unit) over the periods of `values`, and each summable stock indicator: its series as
+    reported and on the boundaries of `to`. Long: unit_code, unit_name, district_name,
+    indicator, basis (reported | current), period, value. Empty when no boundary changed."""
+    columns = ["unit_code", "unit_name", "district_name", "indicator", "basis", "period", "value"]
+    periods = _periods(values) if not values.empty else []
+    if not periods or periods[0].sort_key >= to.sort_key:
+        return pd.DataFrame(columns=columns)
+    codes = sorted(registry.carried(periods[0], to))
+    names = {u.code: u for u in registry.all_units(to)}
+    districts = {d.code: d.name for d in registry.districts(to)}
+    rows = []
+    for indicator in sorted(values["indicator"].unique()):
+        for code in codes:
+            if code not in names:
+                continue
+            s = unit_series(values, registry, catalogue, code, indicator, to)
+            unit = names[code]
+            base = (code, unit.name, districts.get(unit.district_code, ""), indicator)
+            for block in s.reported:
+                rows += [(*base, "reported", str(p), v) for p, v in block.values]
+            rows += [(*base, "current", str(p), v) for p, v in s.restated]
+    return pd.DataFrame(rows, columns=columns)
+
+
+def stock_indicators(catalogue: Catalogue) -> list[str]:
+    """The indicators a unit's series is shown for across a boundary change: summable
+    stocks (households, poor households, villages…), which a merger moves."""
+    return [c for c, i in catalogue.indicators.items() if i.summable and i.kind != "flow"]

@@ -215,8 +215,9 @@ class Movers:
     worst: Side | None  # the largest setback
 
 
-def level(subject: Subject, values: Values, top: str, top_label: str, sc: Scope) -> Level:
-    v, k = values.get("city", top, subject.code)
+def level(subject: Subject, values: Values, top: str, top_label: str, sc: Scope,
+          top_level: str = "city") -> Level:
+    v, k = values.get(top_level, top, subject.code)
     missing = tuple(n for c, n in sc.eligible.items() if not values.get("district", c, subject.code)[1])
     return Level(subject, top_label, v, k, missing, len(sc.eligible))
 

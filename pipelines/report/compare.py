@@ -155,13 +155,18 @@ def boundary_lines(changes, districts: dict[str, str] | None = None) -> list[str
         else:
             told = "; ".join(f"từ {day.strftime('%d/%m/%Y')}: {len(items)} đơn vị nhập vào "
                              "đơn vị khác" for day, items in by_day.items())
-        lines.append(f"Địa giới đơn vị hành chính thay đổi trong khoảng thời gian báo cáo này trình bày ({told}).")
+        lines.append(f"Trong khoảng thời gian báo cáo này trình bày có thay đổi đơn vị hành "
+                     f"chính ({told}).")
     counts = {kind: sum(s.change == kind for s in changes) for kind in ("renamed", "moved", "ended")}
     words = {"renamed": "đổi tên", "moved": "chuyển sang quận, huyện khác",
              "ended": "không còn trong danh mục"}
     other = [f"{n} đơn vị {words[k]}" for k, n in counts.items() if n]
     if other:
         lines.append("Ngoài ra: " + ", ".join(other) + ".")
+    if counts["ended"]:
+        lines.append("Danh mục chưa ghi đơn vị nhận số liệu của các đơn vị không còn trong danh "
+                     "mục: số liệu kỳ trước của các quận, huyện có các đơn vị đó (và của toàn "
+                     "địa bàn) được coi là chưa đầy đủ, không dùng để nêu thay đổi.")
     lines.append("Số liệu các kỳ trước được tính lại theo địa giới hiện nay (số của đơn vị đã "
                  "nhập được cộng vào đơn vị nhận), nên mọi so sánh và biểu đồ xu hướng là trên "
                  "cùng các đơn vị; số đơn vị giảm do sáp nhập là thay đổi địa giới, không phải "

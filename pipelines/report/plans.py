@@ -75,6 +75,7 @@ class Inputs:
     chart_dir: Path
     top_label: str = CITY_ROW  # the top level's row: "Toàn thành phố", "Cả nước"
     top_code: str = CITY_CODE  # the code the top level carries (`Registry.top_code`)
+    top_level: str = "city"  # the top level's name: "city", "country" (`Registry.top_level`)
 
 
 @dataclass(frozen=True)
@@ -195,7 +196,7 @@ def _bars(spec: Bars, sheet, inp: Inputs, save_as: Path):
                   notes=notes, split=split)
     if inp.fmt_of(spec.code) == "rate":
         png = charts.rate_bars(series, unit=unit, **common, reference_label=inp.top_label,
-                               reference=inp.values.get("city", inp.top_code, spec.code)[0])
+                               reference=inp.values.get(inp.top_level, inp.top_code, spec.code)[0])
     else:
         note = charts.INCOMPLETE_NOTE if _bound(spec.code, inp) else charts.RATE_INCOMPLETE_NOTE
         png = charts.sum_bars(series, unit=unit, decimals=_decimals(spec.code, inp), **common,
@@ -264,7 +265,7 @@ def _trend(spec: Trend, sheet, inp: Inputs, save_as: Path):
     ranked = sorted(current, key=lambda n: current[n])
     named = [ranked[-1], ranked[0]] if len(ranked) >= 2 else ranked
     codes = {name: code for code, name in inp.districts.items()}
-    series = [(inp.top_label, "city", inp.top_code)] + [(n, "district", codes[n]) for n in named]
+    series = [(inp.top_label, inp.top_level, inp.top_code)] + [(n, "district", codes[n]) for n in named]
     points = pd.DataFrame({name: [v.get(level, code, spec.code)[0] for _, v in frames]
                            for name, level, code in series},
                           index=[p.label for p, _ in frames], dtype="float64")
@@ -287,7 +288,7 @@ def _criteria(spec: Criteria, sheet, inp: Inputs, save_as: Path):
         return None
     flags = [i.code for i in sheet.indicators if i.type == "flag"]
     shares = {f"{flags.index(d.numerator[0]) + 1}. {cat.indicators[d.numerator[0]].label}":
-              inp.values.get("city", inp.top_code, d.code) for d in crit}
+              inp.values.get(inp.top_level, inp.top_code, d.code) for d in crit}
     top = inp.top_label[:1].lower() + inp.top_label[1:]
     title = f"Tỷ lệ xã đạt từng tiêu chí nông thôn mới, {top} – {inp.label}"
     png = charts.criteria_bars({k: v for k, (v, _) in shares.items()}, title=title,

@@ -98,7 +98,7 @@ def _key_figures(cat: Catalogue, values: Values, period: Period | None,
         if not all(c in cat.indicators or any(d.code == c for d in cat.derived)
                    for code in codes for c in code.split("+")):
             continue
-        pairs = [values.get("city", top, c) for c in codes]
+        pairs = [values.get(registry.top_level, top, c) for c in codes]
         texts = [fmt_value(v, value_fmt(c, cat)) for c, (v, _) in zip(codes, pairs)]
         basis = _basis(period, history, codes[0], cat)
         change = None
@@ -319,9 +319,11 @@ def render_report(period: str, aggregates: pd.DataFrame, submissions: pd.DataFra
                   completeness: pd.DataFrame | None = None,
                   targets: "Targets | None" = None, pdf: bool = True,
                   min_coverage: float | None = None, registry: Registry | None = None,
-                  official_path: Path | None = None, helper: bool = True) -> dict[str, Path]:
+                  official_path: Path | None = None, helper: bool = True,
+                  unit_series: pd.DataFrame | None = None) -> dict[str, Path]:
     """Write `bao_cao.html`, `bao_cao.pdf` (unless `pdf` is False), `tong_hop.xlsx` and
-    `charts/*.png|svg` into `out_dir`. A PDF that cannot be made is logged and left out:
+    `charts/*.png|svg` into `out_dir`. `unit_series`: the series of the units a boundary
+    change made (`record.series.changed_units_table`), a sheet of the workbook. A PDF that cannot be made is logged and left out:
     the HTML and the workbook still stand."""
     from pipelines.report.summary_xlsx import write_summary
 
@@ -350,7 +352,7 @@ def render_report(period: str, aggregates: pd.DataFrame, submissions: pd.DataFra
         units=units, registry=registry if per is not None else None,
         label_of=lambda c: cat_label(c, cat), unit_of=lambda c: _unit_of(c, cat),
         fmt_of=lambda c: value_fmt(c, cat), is_flow=lambda c: _is_flow(c, cat), chart_dir=chart_dir,
-        top_label=registry.top_label, top_code=registry.top_code)
+        top_label=registry.top_label, top_code=registry.top_code, top_level=registry.top_level)
     share = _min_coverage(min_coverage)
     sections = [_section(s, cat, values, districts, per, label, hist, None, goals, registry,
                          share) for s in cat.sheets]
@@ -363,7 +365,7 @@ def render_report(period: str, aggregates: pd.DataFrame, submissions: pd.DataFra
         write_summary(xlsx_path, period_label=label, sections=sections, submissions=subs,
                       aggregates=agg, catalogue=cat, incomplete_note=INCOMPLETE_NOTE,
                       not_sent=not_sent, completeness=completeness,
-                      top_label=registry.top_label)
+                      top_label=registry.top_label, unit_series=unit_series)
 
     jobs = _chart_jobs(cat, sections)
     helper = (render_helper.Helper.start(jobs, inputs, workbook)
@@ -397,8 +399,9 @@ def render_report(period: str, aggregates: pd.DataFrame, submissions: pd.DataFra
                                         registry),
             "sections": sections,
             "comparison_lines": compare.method_lines(per, hist, share,
-                                                     in_sentence(registry.top_label))
-            + compare.boundary_lines(_changes_shown(registry, per, hist), _district_of(registry, per)),
+                                                     in_sentence(registry.top_label)),
+            "boundary_lines": compare.boundary_lines(_changes_shown(registry, per, hist),
+                                                     _district_of(registry, per)),
             "submissions": files, "submissions_note": files_note, "n_submissions": len(subs),
             "findings": _findings_by_rule(findings),
             "not_sent": not_sent, "not_sent_text": _names_text(not_sent),

@@ -38,8 +38,10 @@ if TYPE_CHECKING:
 
 CHANGE_FORMATS = {"int": "+#,##0;-#,##0;0", "money": "+#,##0.00;-#,##0.00;0.00",
                   "rate": "+0.00;-0.00;0.00", "mean": "+#,##0.00;-#,##0.00;0.00"}
-LEVELS = {"city": "Thành phố", "district": "Quận, huyện", "unit": "Xã, phường, thị trấn"}
+LEVELS = {"country": "Cả nước", "city": "Thành phố", "province": "Tỉnh, thành phố",
+          "district": "Quận, huyện", "unit": "Xã, phường, thị trấn"}
 SUBMISSIONS_SHEET, DATA_SHEET, REPORTING_SHEET = "Nộp báo cáo", "Dữ liệu", "Tiến độ nộp"
+SERIES_SHEET = "Chuỗi số liệu"  # units a boundary change made, as reported and restated
 
 BOLD = Font(bold=True)
 TITLE = Font(bold=True, size=13)
@@ -299,6 +301,47 @@ def _reporting_sheet(ws, frame: pd.DataFrame, period_label: str,
     _print_setup(ws, landscape=False)
 
 
+def _series_sheet(ws, frame: pd.DataFrame, catalogue, styles: _Styles) -> None:
+    """The units a boundary change made: per unit and indicator, one row as reported and
+    one on current boundaries, a column per period."""
+    from pipelines.record.series import BASIS_TEXT
+    from schemas.periods import parse_period
+
+    set_text(ws.cell(1, 1), "Chuỗi số liệu của các đơn vị có thay đổi địa giới").font = TITLE
+    set_text(ws.cell(2, 1), "Theo số đã báo cáo: số mỗi kỳ đơn vị đã gửi. Theo địa giới hiện "
+                            "nay: các kỳ trước cộng cả số của đơn vị đã nhập vào (so sánh được "
+                            "qua các kỳ). Ô trống: không có số liệu.").font = Font(italic=True)
+    periods = sorted(frame["period"].unique(), key=lambda p: parse_period(p).sort_key)
+    headers = ["Mã", "Đơn vị", "Quận, huyện", "Chỉ tiêu", "Cách tính", *periods]
+    _header(ws, HEADER_ROW, headers, [8, 26, 20, 34, 22, *[11] * len(periods)])
+    keys = ["unit_code", "unit_name", "district_name", "indicator", "basis"]
+    table = (frame.drop_duplicates([*keys, "period"]).set_index([*keys, "period"])["value"]
+             .unstack("period"))
+    order = {"reported": 0, "current": 1}  # as reported first, then restated
+    table = table.sort_index(key=lambda idx: idx.map(order) if idx.name == "basis" else idx)
+    row = HEADER_ROW
+    for key, values in table.iterrows():
+        code, name, district, indicator, basis = key
+        ind = catalogue.indicators.get(indicator)
+        row += 1
+        set_text(ws.cell(row, 1), code)
+        set_text(ws.cell(row, 2), name)
+        set_text(ws.cell(row, 3), district)
+        set_text(ws.cell(row, 4), f"{indicator} – {ind.label}" if ind else indicator)
+        set_text(ws.cell(row, 5), BASIS_TEXT.get(basis, basis))
+        fmt = "#,##0.00" if ind is not None and ind.type == "money" else "#,##0"
+        for k, p in enumerate(periods, 6):
+            v = values.get(p)
+            if v is not None and not pd.isna(v):
+                ws.cell(row, k, float(v))
+            styles.put(ws.cell(row, k), ("series", fmt), number_format=fmt, border=BOX)
+        for col in range(1, 6):
+            styles.put(ws.cell(row, col), ("series", "text"), border=BOX)
+    ws.freeze_panes = ws.cell(HEADER_ROW + 1, 6)
+    ws.print_title_rows = f"{HEADER_ROW}:{HEADER_ROW}"
+    _print_setup(ws, landscape=True)
+
+
 MAX_DATA_ROWS = 100_000  # more rows than this: the long table leaves out the communes
 
 
@@ -328,7 +371,8 @@ def _data_sheet(ws, aggregates: pd.DataFrame, catalogue: "Catalogue",
         note = (f"Trang này không gồm {vn_number(units)} dòng số liệu cấp xã, phường, thị trấn "
                 "(quá dài cho một trang tính): xem tệp aggregates.csv.")
     f = aggregates.assign(
-        _lv=aggregates["level"].map({"city": 0, "district": 1, "unit": 2}).fillna(3),
+        _lv=aggregates["level"].map({"country": 0, "city": 0, "province": 1, "district": 2,
+                                     "unit": 3}).fillna(4),
         _code=aggregates["org_unit_code"].map(lambda c: int(c) if str(c).isdigit() else 10**9),
         _ind=aggregates["indicator"].map(order).fillna(len(order)),
     ).sort_values(["_lv", "_code", "org_unit_code", "_ind", "indicator"], kind="stable")
@@ -435,7 +479,8 @@ def write_summary(path: Path, *, period_label: str, sections: list["Section"],
                   submissions: list[dict], aggregates: pd.DataFrame, catalogue: "Catalogue",
                   incomplete_note: str, not_sent: Iterable[str] = (),
                   completeness: pd.DataFrame | None = None,
-                  top_label: str = "Toàn thành phố") -> Path:
+                  top_label: str = "Toàn thành phố",
+                  unit_series: pd.DataFrame | None = None) -> Path:
     """Build the workbook and write it atomically to `path`."""
     wb = Workbook()
     wb.remove(wb.active)
@@ -448,6 +493,8 @@ def write_summary(path: Path, *, period_label: str, sections: list["Section"],
         _reporting_sheet(wb.create_sheet(REPORTING_SHEET), completeness, period_label, styles)
     _submissions_sheet(wb.create_sheet(SUBMISSIONS_SHEET), submissions, not_sent, period_label,
                        styles)
+    if unit_series is not None and not unit_series.empty:
+        _series_sheet(wb.create_sheet(SERIES_SHEET), unit_series, catalogue, styles)
     long_table = _data_sheet(wb.create_sheet(DATA_SHEET), aggregates, catalogue, top_label)
     package = io.BytesIO()
     wb.save(package)

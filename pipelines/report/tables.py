@@ -153,7 +153,7 @@ class Values:
     """(level, org unit, indicator) -> (value, complete) of one period's aggregates."""
 
     def __init__(self, frame: pd.DataFrame):
-        f = frame[frame["level"].isin(["district", "city"])]
+        f = frame[frame["level"] != "unit"]  # districts, provinces and the top
         self._d = {(lv, str(c), str(i)): (float(v), bool(k)) for lv, c, i, v, k in zip(
             f["level"].tolist(), f["org_unit_code"].tolist(), f["indicator"].tolist(),
             f["value"].tolist(), f["complete"].tolist())}
@@ -302,7 +302,7 @@ def _section(sheet, cat: Catalogue, values: Values, districts: dict[str, str],
     if aimed and period is not None:
         sec.target_header = f"Mục tiêu năm {period.year}: {cat_label(headline, cat)}"
     rows = [("district", code, name, False) for code, name in members.items()]
-    top = ("city", registry.top_code, registry.top_label, True)
+    top = (registry.top_level, registry.top_code, registry.top_label, True)
     for level, code, name, total in [*rows, top]:
         change = target = None
         attained = ""
@@ -390,7 +390,8 @@ def _sentences(sec: Section, cat: Catalogue, values: Values, districts: dict[str
         change = top_change if n == 0 else (
             claims.change(s, values, history[basis.period], basis, cat, own, share)
             if basis is not None else None)
-        lvl = claims.level(s, values, registry.top_code, registry.top_label, own)
+        lvl = claims.level(s, values, registry.top_code, registry.top_label, own,
+                           registry.top_level)
         if n > 0 and math.isnan(lvl.value):
             continue  # a further indicator nobody reported: no sentence
         out.append(narrative.city_sentence(lvl, show, change))
@@ -408,7 +409,7 @@ def _sentences(sec: Section, cat: Catalogue, values: Values, districts: dict[str
             moved = claims.movers(s, values, history[basis.period], basis, own)
             if moved is not None:
                 out.append(narrative.movers_sentence(moved, show))
-    shares = _criteria_shares(sec.key, cat, values, registry.top_code)
+    shares = _criteria_shares(sec.key, cat, values, registry.top_code, registry.top_level)
     if shares:
         lagging = narrative.lagging_criteria_sentence(shares, lambda v, s: fmt_value(v, "rate", s))
         if lagging:
@@ -416,11 +417,11 @@ def _sentences(sec: Section, cat: Catalogue, values: Values, districts: dict[str
     return out
 
 
-def _criteria_shares(key: str, cat: Catalogue, values: Values, top_code: str
-                     ) -> dict[str, tuple[float, bool]]:
-    """The NTM criteria shares at city level, by criterion label (empty for other areas)."""
+def _criteria_shares(key: str, cat: Catalogue, values: Values, top_code: str,
+                     top_level: str = "city") -> dict[str, tuple[float, bool]]:
+    """The NTM criteria shares at the top level, by criterion label (empty for other areas)."""
     crit = [d for d in cat.derived if d.sheet == key and d.method in CHART_ONLY]
-    return {cat.indicators[d.numerator[0]].label: values.get("city", top_code, d.code)
+    return {cat.indicators[d.numerator[0]].label: values.get(top_level, top_code, d.code)
             for d in crit}
 
 
