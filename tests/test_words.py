@@ -18,6 +18,7 @@ import pandas as pd
 import pytest
 
 import words
+from pipelines.base.text import vn_number
 from pipelines.report import narrative
 from pipelines.report.render import render_report
 
@@ -168,7 +169,10 @@ def test_coverage_too_thin_states_no_change(demo, tmp_path):
 def test_the_checker_fails_on_a_broken_sentence(demo, tmp_path):
     html = _html(demo, "2017")
     mh = _sentences(html, "bieu-mh")[0]
-    broken = html.replace(mh, mh.replace("tăng 8 mô hình", "tăng 9 mô hình"))
+    said = re.search(r"(tăng|giảm) (\d+) mô hình", mh)  # the demo's change, whatever it is
+    assert said, mh
+    wrong = f"{said[1]} {int(said[2]) + 1} mô hình"
+    broken = html.replace(mh, mh.replace(said[0], wrong, 1))
     assert broken != html
     problems = words.check(broken, _csv(demo, "2017"), [_csv(demo, "2016")])
     assert len(problems) == 1 and "MH01" in problems[0]
@@ -195,6 +199,10 @@ def test_the_checker_fails_on_the_old_city_sentence(demo, tmp_path, monkeypatch)
 
     monkeypatch.setattr(narrative, "change_text", old)
     html, now_csv, before_csv = _rerender(demo, tmp_path, now, before)
-    assert "tăng 40 mô hình (tăng 10,1%) so với năm 2016" in html  # the sentence
+    diff = city["now"]["MH01"] - city["before"]["MH01"]  # the old sentence, from the city totals
+    pct = narrative.show_percent(abs(diff) / city["before"]["MH01"] * 100)
+    word = "tăng" if diff > 0 else "giảm"
+    said = f"{word} {vn_number(abs(diff))} mô hình ({word} {pct}) so với năm 2016"
+    assert said in html, said  # the sentence, with the demo's numbers
     problems = words.check(html, now_csv, [before_csv])
     assert any("MH01" in p and "not complete in both" in p for p in problems), problems

@@ -286,7 +286,8 @@ def movers(subject: Subject, now: Values, before: Values, basis: Basis, sc: Scop
         if not items:
             return None
         best = pick(d for d, _ in items)
-        return Side(tuple(n for d, n in items if d == best), best)
+        # a tie is what reads as one: changes shown alike (to 2 decimals) are all named
+        return Side(tuple(n for d, n in items if round(d, 2) == round(best, 2)), best)
 
     best = side(good, max if sign > 0 else min)
     worst = side(bad, min if sign > 0 else max)
